@@ -1,0 +1,219 @@
+//! Wrappers that turn a raw task into the benchmark protocol: actions in
+//! [-1, 1], action repeat, a time limit in agent steps.
+
+use crate::env::{Env, EnvSpec, Info, Transition, check_action};
+use crate::error::EnvError;
+use crate::spaces::BoxSpace;
+
+/// Maps actions from [-1, 1] to the task's bounds (dm_control's
+/// `action_scale` wrapper: `low + (a + 1) (high - low) / 2`). Actions outside
+/// [-1, 1] are clipped first. Every dimension of the inner space must be bounded.
+pub struct RescaleAction<E: Env> {
+    inner: E,
+    spec: EnvSpec,
+    scaled: Vec<f64>,
+}
+
+impl<E: Env> RescaleAction<E> {
+    /// Wraps `inner`.
+    pub fn new(inner: E) -> Result<Self, EnvError> {
+        let space = &inner.spec().action_space;
+        if space.low.iter().chain(&space.high).any(|b| !b.is_finite()) {
+            return Err(EnvError::Invalid(format!(
+                "{}: cannot rescale an unbounded action space",
+                inner.spec().name
+            )));
+        }
+        let mut spec = inner.spec().clone();
+        spec.action_space = BoxSpace::symmetric_unit(space.dim());
+        let scaled = vec![0.0; space.dim()];
+        Ok(RescaleAction {
+            inner,
+            spec,
+            scaled,
+        })
+    }
+}
+
+impl<E: Env> Env for RescaleAction<E> {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, EnvError> {
+        check_action(&self.spec, action)?;
+        let space = &self.inner.spec().action_space;
+        for (i, s) in self.scaled.iter_mut().enumerate() {
+            let a = action[i].clamp(-1.0, 1.0);
+            let (lo, hi) = (space.low[i], space.high[i]);
+            *s = lo + (a + 1.0) * (hi - lo) / 2.0;
+        }
+        self.inner.step_into(&self.scaled, obs)
+    }
+}
+
+/// Repeats each action `k` times, summing rewards and stopping early when the
+/// episode ends; the discount is the product of the inner discounts.
+pub struct ActionRepeat<E: Env> {
+    inner: E,
+    spec: EnvSpec,
+    k: usize,
+}
+
+impl<E: Env> ActionRepeat<E> {
+    /// Wraps `inner` with repeat `k >= 1`.
+    pub fn new(inner: E, k: usize) -> Result<Self, EnvError> {
+        if k == 0 {
+            return Err(EnvError::Invalid("action repeat must be at least 1".into()));
+        }
+        let mut spec = inner.spec().clone();
+        spec.control_timestep *= k as f64;
+        spec.max_episode_steps = spec.max_episode_steps.map(|n| n.div_ceil(k));
+        Ok(ActionRepeat { inner, spec, k })
+    }
+}
+
+impl<E: Env> Env for ActionRepeat<E> {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, EnvError> {
+        let mut total = Transition {
+            reward: 0.0,
+            terminated: false,
+            truncated: false,
+            info: Info::default(),
+        };
+        for _ in 0..self.k {
+            let t = self.inner.step_into(action, obs)?;
+            total.reward += t.reward;
+            total.terminated = t.terminated;
+            total.truncated = t.truncated;
+            total.info.discount *= t.info.discount;
+            total.info.success = match (total.info.success, t.info.success) {
+                (Some(a), Some(b)) => Some(a || b),
+                (a, b) => a.or(b),
+            };
+            if t.done() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Truncates episodes after `max_steps` steps (truncation only: a time limit
+/// is not a terminal state).
+pub struct TimeLimit<E: Env> {
+    inner: E,
+    spec: EnvSpec,
+    max_steps: usize,
+    elapsed: usize,
+}
+
+impl<E: Env> TimeLimit<E> {
+    /// Wraps `inner` with a limit of `max_steps >= 1` steps.
+    pub fn new(inner: E, max_steps: usize) -> Result<Self, EnvError> {
+        if max_steps == 0 {
+            return Err(EnvError::Invalid(
+                "time limit must be at least 1 step".into(),
+            ));
+        }
+        let mut spec = inner.spec().clone();
+        spec.max_episode_steps = Some(
+            spec.max_episode_steps
+                .map_or(max_steps, |n| n.min(max_steps)),
+        );
+        Ok(TimeLimit {
+            inner,
+            spec,
+            max_steps,
+            elapsed: 0,
+        })
+    }
+}
+
+impl<E: Env> Env for TimeLimit<E> {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        self.elapsed = 0;
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, EnvError> {
+        let mut t = self.inner.step_into(action, obs)?;
+        self.elapsed += 1;
+        if self.elapsed >= self.max_steps && !t.terminated {
+            t.truncated = true;
+        }
+        Ok(t)
+    }
+}
+
+/// The benchmark protocol's settings (DCWM / TD-MPC2 on DMControl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protocol {
+    /// Environment steps per agent step.
+    pub action_repeat: usize,
+    /// Agent steps per episode.
+    pub episode_length: usize,
+}
+
+/// DMControl protocol: action repeat 2, 500 agent steps (1000 env steps).
+pub const DMC_PROTOCOL: Protocol = Protocol {
+    action_repeat: 2,
+    episode_length: 500,
+};
+
+/// The task wrapped for the benchmark protocol: actions in [-1, 1], action
+/// repeat 2 (rewards summed), 500 agent steps per episode, truncation only.
+/// The environment is seeded with `seed` at its first `reset(None)`.
+pub fn benchmark_env(name: &str, seed: u64) -> Result<Box<dyn Env>, EnvError> {
+    protocol_env(name, seed, DMC_PROTOCOL)
+}
+
+/// The task wrapped with a given protocol.
+pub fn protocol_env(name: &str, seed: u64, p: Protocol) -> Result<Box<dyn Env>, EnvError> {
+    let raw = Seeded::new(crate::registry::make_raw(name)?, seed);
+    let env = TimeLimit::new(
+        ActionRepeat::new(RescaleAction::new(raw)?, p.action_repeat)?,
+        p.episode_length,
+    )?;
+    Ok(Box::new(env))
+}
+
+/// Seeds an environment at its first reset when no seed is given there.
+pub struct Seeded<E: Env> {
+    inner: E,
+    seed: Option<u64>,
+}
+
+impl<E: Env> Seeded<E> {
+    /// Wraps `inner`; its first `reset(None)` becomes `reset(Some(seed))`.
+    pub fn new(inner: E, seed: u64) -> Self {
+        Seeded {
+            inner,
+            seed: Some(seed),
+        }
+    }
+}
+
+impl<E: Env> Env for Seeded<E> {
+    fn spec(&self) -> &EnvSpec {
+        self.inner.spec()
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        let seed = seed.or(self.seed.take());
+        self.seed = None;
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, EnvError> {
+        self.inner.step_into(action, obs)
+    }
+}
