@@ -22,9 +22,10 @@ pub struct VecEnv {
 }
 
 impl VecEnv {
-    /// Batches `envs` (all with the same spaces). `threads`: size of a
-    /// dedicated thread pool, or `None` for rayon's global pool.
-    pub fn new(envs: Vec<Box<dyn Env>>, threads: Option<usize>) -> Result<Self, EnvError> {
+    /// Batches `envs` (all with the same spaces), stepped by `threads`
+    /// worker threads; with one thread they are stepped in order on the
+    /// calling thread.
+    pub fn new(envs: Vec<Box<dyn Env>>, threads: usize) -> Result<Self, EnvError> {
         let first = envs
             .first()
             .ok_or_else(|| EnvError::Invalid("a VecEnv needs at least one environment".into()))?;
@@ -37,13 +38,13 @@ impl VecEnv {
             ));
         }
         let pool = match threads {
-            Some(t) => Some(
+            0 | 1 => None,
+            t => Some(
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(t.max(1))
+                    .num_threads(t)
                     .build()
                     .map_err(|e| EnvError::Invalid(format!("thread pool: {e}")))?,
             ),
-            None => None,
         };
         let n = envs.len();
         Ok(VecEnv {
@@ -67,7 +68,7 @@ impl VecEnv {
     /// `n` copies of a task built by `make(i)`.
     pub fn from_fn(
         n: usize,
-        threads: Option<usize>,
+        threads: usize,
         make: impl Fn(usize) -> Result<Box<dyn Env>, EnvError>,
     ) -> Result<Self, EnvError> {
         let envs = (0..n).map(make).collect::<Result<Vec<_>, _>>()?;
@@ -104,20 +105,23 @@ impl VecEnv {
     /// with `seed + i` (as Gymnasium's vector environments do).
     pub fn reset(&mut self, seed: Option<u64>) -> Result<&[f64], EnvError> {
         let d = self.spec.obs_dim();
-        let (envs, obs) = (&mut self.envs, &mut self.obs);
-        let pool = self.pool.as_ref();
-        let mut work = move || {
-            envs.par_iter_mut()
-                .zip(obs.par_chunks_mut(d))
-                .enumerate()
-                .try_for_each(|(i, (env, o))| {
-                    env.reset_into(seed.map(|s| s.wrapping_add(i as u64)), o)
-                        .map(|_| ())
-                })
+        let reset_one = |(i, (env, o)): (usize, (&mut Box<dyn Env>, &mut [f64]))| {
+            env.reset_into(seed.map(|s| s.wrapping_add(i as u64)), o)
+                .map(|_| ())
         };
-        match pool {
-            Some(p) => p.install(work)?,
-            None => work()?,
+        let (envs, obs) = (&mut self.envs, &mut self.obs);
+        match &self.pool {
+            Some(p) => p.install(|| {
+                envs.par_iter_mut()
+                    .zip(obs.par_chunks_mut(d))
+                    .enumerate()
+                    .try_for_each(reset_one)
+            })?,
+            None => envs
+                .iter_mut()
+                .zip(obs.chunks_mut(d))
+                .enumerate()
+                .try_for_each(reset_one)?,
         }
         Ok(&self.obs)
     }
@@ -132,30 +136,43 @@ impl VecEnv {
                 got: actions.len(),
             });
         }
+        type Slot<'a> = (
+            (
+                ((&'a mut Box<dyn Env>, &'a mut [f64]), &'a mut [f64]),
+                &'a mut Transition,
+            ),
+            &'a [f64],
+        );
+        let step_one = |((((env, o), f), t), act): Slot<'_>| {
+            *t = env.step_into(act, o)?;
+            if t.done() {
+                f.copy_from_slice(o);
+                env.reset_into(None, o)?;
+            }
+            Ok::<(), EnvError>(())
+        };
         let (envs, obs, fin, tr) = (
             &mut self.envs,
             &mut self.obs,
             &mut self.final_obs,
             &mut self.transitions,
         );
-        let mut work = move || {
-            envs.par_iter_mut()
-                .zip(obs.par_chunks_mut(d))
-                .zip(fin.par_chunks_mut(d))
-                .zip(tr.par_iter_mut())
-                .zip(actions.par_chunks(a))
-                .try_for_each(|((((env, o), f), t), act)| {
-                    *t = env.step_into(act, o)?;
-                    if t.done() {
-                        f.copy_from_slice(o);
-                        env.reset_into(None, o)?;
-                    }
-                    Ok::<(), EnvError>(())
-                })
-        };
         match &self.pool {
-            Some(p) => p.install(work)?,
-            None => work()?,
+            Some(p) => p.install(|| {
+                envs.par_iter_mut()
+                    .zip(obs.par_chunks_mut(d))
+                    .zip(fin.par_chunks_mut(d))
+                    .zip(tr.par_iter_mut())
+                    .zip(actions.par_chunks(a))
+                    .try_for_each(step_one)
+            })?,
+            None => envs
+                .iter_mut()
+                .zip(obs.chunks_mut(d))
+                .zip(fin.chunks_mut(d))
+                .zip(tr.iter_mut())
+                .zip(actions.chunks(a))
+                .try_for_each(step_one)?,
         }
         Ok(&self.transitions)
     }

@@ -144,6 +144,11 @@ impl DmcEnv {
         &self.physics
     }
 
+    /// Mutable access to the simulation (benchmarks, robustness tests).
+    pub fn physics_mut(&mut self) -> &mut Physics {
+        &mut self.physics
+    }
+
     /// Physics steps per control step.
     pub fn n_sub_steps(&self) -> usize {
         self.n_sub_steps

@@ -1,0 +1,117 @@
+//! Device selection: `auto` (CUDA when libtorch sees a GPU), `cpu`, `cuda`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use tch::{Cuda, Device};
+
+/// What the user asked for with `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// CUDA device 0 when available, else CPU.
+    #[default]
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// CUDA device 0; an error when no GPU is visible.
+    Cuda,
+}
+
+/// The requested device is not available, or the name is unknown.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// `--device` got something else than auto/cpu/cuda.
+    #[error("unknown device '{0}': use auto, cpu or cuda")]
+    Unknown(String),
+    /// CUDA was requested but libtorch sees no GPU.
+    #[error(
+        "--device cuda was requested but libtorch sees no CUDA device (use --device auto or cpu)"
+    )]
+    NoCuda,
+}
+
+impl FromStr for DeviceChoice {
+    type Err = DeviceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
+            _ => Err(DeviceError::Unknown(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+        })
+    }
+}
+
+impl DeviceChoice {
+    /// Resolves the choice to a libtorch device.
+    pub fn resolve(self) -> Result<Device, DeviceError> {
+        match self {
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+            DeviceChoice::Cuda if Cuda::is_available() => Ok(Device::Cuda(0)),
+            DeviceChoice::Cuda => Err(DeviceError::NoCuda),
+        }
+    }
+}
+
+/// Version of the libtorch build linked (e.g. `2.11.0+cu130`).
+pub fn libtorch_version() -> &'static str {
+    env!("CTRLBENCH_LIBTORCH_VERSION")
+}
+
+/// What libtorch reports about CUDA.
+#[derive(Debug, Clone, Copy)]
+pub struct CudaInfo {
+    /// `torch.cuda.is_available()`.
+    pub available: bool,
+    /// Number of visible devices.
+    pub device_count: i64,
+    /// cuDNN available.
+    pub cudnn: bool,
+}
+
+/// Queries libtorch for CUDA.
+pub fn cuda_info() -> CudaInfo {
+    CudaInfo {
+        available: Cuda::is_available(),
+        device_count: Cuda::device_count(),
+        cudnn: Cuda::cudnn_is_available(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_names() {
+        assert_eq!("auto".parse::<DeviceChoice>().unwrap(), DeviceChoice::Auto);
+        assert_eq!("CPU".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
+        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda);
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+    }
+
+    #[test]
+    fn cpu_tensors_compute() {
+        let device = DeviceChoice::Cpu.resolve().unwrap();
+        let x = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]).to_device(device);
+        let y = (&x * &x).sum(tch::Kind::Float);
+        assert_eq!(y.double_value(&[]), 14.0);
+    }
+
+    #[test]
+    fn auto_resolves_to_cuda_exactly_when_available() {
+        let d = DeviceChoice::Auto.resolve().unwrap();
+        assert_eq!(d.is_cuda(), cuda_info().available);
+    }
+}

@@ -1,0 +1,156 @@
+//! Environment throughput measurements (`ctrlbench bench env`).
+//!
+//! All three measurements use the same pre-drawn random actions, so random
+//! number generation is not timed, and run back to back in one process so
+//! their ratios are comparable on a shared machine.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use envs::{Env, RandomState, VecEnv};
+
+/// Results of one `bench env` run, in control steps per second.
+#[derive(Debug, Clone)]
+pub struct EnvBench {
+    /// Task name.
+    pub task: String,
+    /// Physics steps per control step.
+    pub n_sub_steps: usize,
+    /// Raw MuJoCo loop: `mj_step` × n_sub_steps per control step.
+    pub raw_steps_per_s: f64,
+    /// The raw task's `env.step` (observation + reward, with resets).
+    pub env_steps_per_s: f64,
+    /// VecEnv of `envs` environments on one thread, total steps/s.
+    pub vec1_steps_per_s: f64,
+    /// The same VecEnv on `threads` threads, total steps/s.
+    pub vec_steps_per_s: f64,
+    /// Environments in the VecEnv.
+    pub envs: usize,
+    /// Threads of the parallel VecEnv measurement.
+    pub threads: usize,
+}
+
+impl EnvBench {
+    /// env.step over the raw loop.
+    pub fn env_over_raw(&self) -> f64 {
+        self.env_steps_per_s / self.raw_steps_per_s
+    }
+
+    /// VecEnv on `threads` threads over the same VecEnv on one thread.
+    pub fn threads_speedup(&self) -> f64 {
+        self.vec_steps_per_s / self.vec1_steps_per_s
+    }
+}
+
+/// Random actions inside the task's bounds (unbounded dimensions use [-1, 1]).
+fn random_actions(env: &dyn Env, n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let space = &env.spec().action_space;
+    let mut r = RandomState::new(seed);
+    (0..n)
+        .map(|_| {
+            space
+                .low
+                .iter()
+                .zip(&space.high)
+                .map(|(&lo, &hi)| {
+                    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+                        (lo, hi)
+                    } else {
+                        (-1.0, 1.0)
+                    };
+                    r.uniform(lo, hi)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Measures the three throughputs for `task`; each is the best of `repeats`.
+pub fn bench_env(
+    task: &str,
+    steps: usize,
+    n_envs: usize,
+    threads: usize,
+    repeats: usize,
+    seed: u64,
+) -> Result<EnvBench> {
+    let steps = steps.max(1);
+    let threads = threads.max(1);
+    let n_envs = n_envs.max(1);
+    let mut env = envs::make_raw(task)?;
+    let actions = random_actions(&env, 1024, seed);
+    let n_sub = env.n_sub_steps();
+    let name = env.spec().name.clone();
+
+    let best = |f: &mut dyn FnMut() -> Result<f64>| -> Result<f64> {
+        let mut best: f64 = 0.0;
+        for _ in 0..repeats.max(1) {
+            best = best.max(f()?);
+        }
+        Ok(best)
+    };
+
+    // Raw MuJoCo loop on the task's model, from the task's initial state.
+    let raw = best(&mut || {
+        env.reset(Some(seed))?;
+        let data = env.physics_mut().data_mut();
+        let start = Instant::now();
+        for i in 0..steps {
+            data.ctrl_mut().copy_from_slice(&actions[i % actions.len()]);
+            for _ in 0..n_sub {
+                data.step();
+            }
+        }
+        Ok(steps as f64 / start.elapsed().as_secs_f64())
+    })?;
+
+    // env.step: control, legacy physics step, reward, observation, resets.
+    let mut obs = vec![0.0; env.spec().obs_dim()];
+    let single = best(&mut || {
+        env.reset_into(Some(seed), &mut obs)?;
+        let start = Instant::now();
+        for i in 0..steps {
+            let t = env.step_into(&actions[i % actions.len()], &mut obs)?;
+            if t.done() {
+                env.reset_into(None, &mut obs)?;
+            }
+        }
+        Ok(steps as f64 / start.elapsed().as_secs_f64())
+    })?;
+
+    // VecEnv of n_envs environments (autoreset), on one thread and on `threads`.
+    // Each environment does steps / n_envs steps, so the total work equals the
+    // single-environment measurement.
+    let per_env = steps.div_ceil(n_envs);
+    let batch: Vec<Vec<f64>> = (0..actions.len())
+        .map(|i| {
+            (0..n_envs)
+                .flat_map(|k| actions[(i + k) % actions.len()].clone())
+                .collect()
+        })
+        .collect();
+    let vec_bench = |t: usize| -> Result<f64> {
+        let mut venv = VecEnv::from_fn(n_envs, t, |_| envs::make(task))?;
+        best(&mut || {
+            venv.reset(Some(seed))?;
+            let start = Instant::now();
+            for i in 0..per_env {
+                venv.step(&batch[i % batch.len()])?;
+            }
+            Ok((per_env * n_envs) as f64 / start.elapsed().as_secs_f64())
+        })
+    };
+    let vec1 = vec_bench(1)?;
+    let vec = vec_bench(threads)?;
+
+    Ok(EnvBench {
+        task: name,
+        n_sub_steps: n_sub,
+        raw_steps_per_s: raw,
+        env_steps_per_s: single,
+        vec1_steps_per_s: vec1,
+        vec_steps_per_s: vec,
+        envs: n_envs,
+        threads,
+    })
+}
