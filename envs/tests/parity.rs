@@ -27,16 +27,24 @@ fn actions(kind: Actions, low: &[f64], high: &[f64], seed: u64) -> Vec<Vec<f64>>
         .map(|_| {
             low.iter()
                 .zip(high)
-                .map(|(&lo, &hi)| match kind {
-                    Actions::Random => r.uniform(lo, hi),
-                    Actions::Saturated => {
-                        if r.random_sample() < 0.5 {
-                            lo
-                        } else {
-                            hi
+                .map(|(&lo, &hi)| {
+                    // Unbounded actuators get actions in [-1, 1].
+                    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+                        (lo, hi)
+                    } else {
+                        (-1.0, 1.0)
+                    };
+                    match kind {
+                        Actions::Random => r.uniform(lo, hi),
+                        Actions::Saturated => {
+                            if r.random_sample() < 0.5 {
+                                lo
+                            } else {
+                                hi
+                            }
                         }
+                        Actions::Zero => 0.0,
                     }
-                    Actions::Zero => 0.0,
                 })
                 .collect()
         })
@@ -70,7 +78,20 @@ fn every_task_matches_dm_control_step_by_step() {
     let dir = common::scratch("parity");
     let mut cases = Vec::new();
     let mut batch = Vec::new();
+    // CTRLBENCH_PARITY_TASKS=cheetah,walker-walk restricts the run to tasks
+    // whose names start with one of the prefixes (for development).
+    let only: Vec<String> = std::env::var("CTRLBENCH_PARITY_TASKS")
+        .map(|s| {
+            s.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     for def in envs::registry::dmc_tasks() {
+        if !only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())) {
+            continue;
+        }
         for seed in SEEDS {
             for kind in [Actions::Random, Actions::Saturated, Actions::Zero] {
                 let mut env = envs::make_raw(def.name).unwrap();
@@ -98,6 +119,7 @@ fn every_task_matches_dm_control_step_by_step() {
             }
         }
     }
+    assert!(!cases.is_empty(), "no task selected");
     let batch_path = dir.join("cases.json");
     std::fs::write(&batch_path, format!("[{}]", batch.join(","))).unwrap();
     common::run_reference(
