@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use mujoco_rs::mujoco_c::{mjtDisableBit, mjtIntegrator, mjtWarning};
 use mujoco_rs::prelude::*;
+use mujoco_rs::wrappers::mj_auxiliary::MjVfs;
 
 use crate::error::{EnvError, PhysicsError};
 
@@ -82,11 +83,24 @@ impl Physics {
         Ok(Self::from_model(model))
     }
 
-    /// Compiles a model from an XML string (includes resolve against the
-    /// current directory).
-    pub fn from_xml_string(xml: &str) -> Result<Self, EnvError> {
-        let model = MjModel::from_xml_string(xml).map_err(|e| EnvError::Model(e.to_string()))?;
+    /// Compiles a generated model (e.g. dm_control's swimmer with N links)
+    /// as if it were the file `name` in the suite asset directory, so its
+    /// includes (`./common/...`) resolve as they do for the suite's own files.
+    pub fn from_xml_in_assets(xml: &str, name: &str) -> Result<Self, EnvError> {
+        let path = assets_dir()?.join(name);
+        let mut vfs = MjVfs::new();
+        vfs.add_from_buffer(&path, xml.as_bytes())
+            .map_err(|e| EnvError::Model(format!("{name}: {e}")))?;
+        let model = MjModel::from_xml_vfs(&path, &vfs)
+            .map_err(|e| EnvError::Model(format!("{name}: {e}")))?;
         Ok(Self::from_model(model))
+    }
+
+    /// Reads a file of the suite asset directory (to generate a model from it).
+    pub fn read_asset(name: &str) -> Result<String, EnvError> {
+        let path = assets_dir()?.join(name);
+        std::fs::read_to_string(&path)
+            .map_err(|e| EnvError::Assets(format!("{}: {e}: run `make setup`", path.display())))
     }
 
     fn from_model(model: MjModel) -> Self {
