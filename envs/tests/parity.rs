@@ -89,7 +89,9 @@ fn every_task_matches_dm_control_step_by_step() {
         })
         .unwrap_or_default();
     for def in envs::registry::dmc_tasks() {
-        if !only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())) {
+        if def.source != envs::dmc::Source::DmControl
+            || (!only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())))
+        {
             continue;
         }
         for seed in SEEDS {

@@ -2,7 +2,7 @@
 //! touch a target above it (dm_control `suite/acrobot.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Task, TaskDef, put};
+use super::{DmcEnv, Source, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -17,6 +17,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "acrobot",
         task: "swingup",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("acrobot-swingup", false),
     },
     TaskDef {
@@ -24,6 +25,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "acrobot",
         task: "swingup_sparse",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("acrobot-swingup-sparse", true),
     },
 ];

@@ -2,7 +2,7 @@
 //! to a cart (dm_control `suite/cartpole.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Task, TaskDef, put};
+use super::{DmcEnv, Source, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -19,6 +19,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "cartpole",
         task: "balance",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("cartpole-balance", false, false),
     },
     TaskDef {
@@ -26,6 +27,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "cartpole",
         task: "balance_sparse",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("cartpole-balance-sparse", false, true),
     },
     TaskDef {
@@ -33,6 +35,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "cartpole",
         task: "swingup",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("cartpole-swingup", true, false),
     },
     TaskDef {
@@ -40,6 +43,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "cartpole",
         task: "swingup_sparse",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("cartpole-swingup-sparse", true, true),
     },
 ];

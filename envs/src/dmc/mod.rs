@@ -64,8 +64,20 @@ pub struct TaskDef {
     /// Extra accepted names (underscores and `dm_control/...-v0` forms are
     /// accepted for every task without listing them).
     pub aliases: &'static [&'static str],
+    /// Where the task is defined (and what the parity tests compare with).
+    pub source: Source,
     /// Builds the raw environment.
     pub build: fn() -> Result<DmcEnv, EnvError>,
+}
+
+/// Where a task's definition comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// dm_control's suite: parity-tested step by step against dm_control.
+    DmControl,
+    /// TD-MPC2's extra DMControl tasks (`tdmpc2/envs/tasks/`), which have no
+    /// installable reference: their reward definitions are tested directly.
+    TdMpc2,
 }
 
 /// A dm_control `control.Environment` (raw task: dm_control's action space,

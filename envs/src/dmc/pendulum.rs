@@ -2,7 +2,7 @@
 //! (dm_control `suite/pendulum.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Task, TaskDef, put};
+use super::{DmcEnv, Source, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -18,6 +18,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef {
     domain: "pendulum",
     task: "swingup",
     aliases: &[],
+    source: Source::DmControl,
     build: || {
         let physics = Physics::load("pendulum.xml")?;
         let task = SwingUp::new(&physics)?;

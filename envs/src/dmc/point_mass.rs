@@ -2,7 +2,7 @@
 //! (dm_control `suite/point_mass.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -16,6 +16,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef {
     domain: "point_mass",
     task: "easy",
     aliases: &["point-mass-easy"],
+    source: Source::DmControl,
     build: || {
         let physics = Physics::load("point_mass.xml")?;
         let task = PointMass::new(&physics)?;

@@ -2,7 +2,7 @@
 //! (dm_control `suite/reacher.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -19,6 +19,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "reacher",
         task: "easy",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("reacher-easy", BIG_TARGET),
     },
     TaskDef {
@@ -26,6 +27,7 @@ pub const TASKS: &[TaskDef] = &[
         domain: "reacher",
         task: "hard",
         aliases: &[],
+        source: Source::DmControl,
         build: || load("reacher-hard", SMALL_TARGET),
     },
 ];

@@ -1,4 +1,5 @@
 //! Helpers shared by the tests that compare against the Python reference.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::PathBuf;
 use std::process::Command;
