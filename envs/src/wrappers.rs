@@ -217,3 +217,69 @@ impl<E: Env> Env for Seeded<E> {
         self.inner.step_into(action, obs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spaces::ObsLayout;
+
+    /// Records the last action it received.
+    struct Recorder {
+        spec: EnvSpec,
+        last: Vec<f64>,
+    }
+
+    impl Env for Recorder {
+        fn spec(&self) -> &EnvSpec {
+            &self.spec
+        }
+        fn reset_into(&mut self, _: Option<u64>, _: &mut [f64]) -> Result<Info, EnvError> {
+            Ok(Info::default())
+        }
+        fn step_into(&mut self, action: &[f64], _: &mut [f64]) -> Result<Transition, EnvError> {
+            self.last = action.to_vec();
+            Ok(Transition {
+                reward: 1.0,
+                terminated: false,
+                truncated: false,
+                info: Info::default(),
+            })
+        }
+    }
+
+    fn recorder(low: Vec<f64>, high: Vec<f64>) -> Recorder {
+        Recorder {
+            spec: EnvSpec {
+                name: "recorder".into(),
+                observation_space: BoxSpace::unbounded(0),
+                action_space: BoxSpace::new(low, high),
+                layout: ObsLayout::default(),
+                max_episode_steps: None,
+                control_timestep: 0.01,
+            },
+            last: vec![],
+        }
+    }
+
+    #[test]
+    fn rescale_maps_the_unit_box_onto_the_bounds_and_clips() {
+        let mut env = RescaleAction::new(recorder(vec![-2.0, 0.0], vec![4.0, 1.0])).unwrap();
+        let mut obs = [];
+        env.step_into(&[-1.0, 1.0], &mut obs).unwrap();
+        assert_eq!(env.inner.last, vec![-2.0, 1.0]);
+        env.step_into(&[0.0, 0.5], &mut obs).unwrap();
+        assert_eq!(env.inner.last, vec![1.0, 0.75]);
+        env.step_into(&[7.0, -3.0], &mut obs).unwrap();
+        assert_eq!(env.inner.last, vec![4.0, 0.0]);
+        assert!(env.step_into(&[f64::NAN, 0.0], &mut obs).is_err());
+        assert!(RescaleAction::new(recorder(vec![f64::NEG_INFINITY], vec![1.0])).is_err());
+    }
+
+    #[test]
+    fn repeat_sums_rewards() {
+        let mut env = ActionRepeat::new(recorder(vec![-1.0], vec![1.0]), 3).unwrap();
+        let t = env.step_into(&[0.2], &mut []).unwrap();
+        assert_eq!(t.reward, 3.0);
+        assert!(ActionRepeat::new(recorder(vec![-1.0], vec![1.0]), 0).is_err());
+    }
+}

@@ -1,6 +1,6 @@
 //! The MuJoCo layer: loading, generated models, divergence handling.
 
-use envs::Physics;
+use envs::{Env, EnvError, Physics};
 
 #[test]
 fn a_generated_model_compiles_like_the_file() {
@@ -18,4 +18,39 @@ fn missing_model_file_names_make_setup() {
         .unwrap()
         .to_string();
     assert!(err.contains("make setup"), "{err}");
+}
+
+#[test]
+fn a_diverging_simulation_ends_the_episode_and_reset_recovers() {
+    let mut env = envs::make_raw("cartpole-swingup").unwrap();
+    env.reset(Some(0)).unwrap();
+    env.physics_mut().data_mut().qvel_mut()[1] = f64::NAN;
+    let err = env.step(&[0.0]).unwrap_err();
+    match &err {
+        EnvError::Physics(p) => assert!(
+            p.warnings.iter().any(|w| w.starts_with("mjWARN_BADQ")),
+            "{p}"
+        ),
+        other => panic!("expected a physics error, got {other}"),
+    }
+    assert!(err.to_string().contains("reset"), "{err}");
+    // The episode is over until the next reset.
+    assert!(matches!(env.step(&[0.0]), Err(EnvError::NeedsReset)));
+    let (obs, _) = env.reset(Some(0)).unwrap();
+    assert!(obs.iter().all(|x| x.is_finite()));
+    assert!(env.step(&[0.5]).is_ok());
+}
+
+#[test]
+fn huge_actions_on_an_unlimited_actuator_are_clamped_or_reported_never_a_panic() {
+    let mut env = envs::make_raw("acrobot-swingup").unwrap();
+    env.reset(Some(1)).unwrap();
+    for _ in 0..200 {
+        match env.step(&[1e300]) {
+            Ok(s) if s.truncated || s.terminated => break,
+            Ok(_) => {}
+            Err(EnvError::Physics(_)) => break,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
 }
