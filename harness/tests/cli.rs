@@ -1,0 +1,177 @@
+//! The `ctrlbench` binary end to end: rollouts against dm_control, and one
+//! clear error line (non-zero exit) for bad input.
+
+#[path = "../../envs/tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ctrlbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
+        .args(args)
+        .output()
+        .expect("run ctrlbench")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(path: &Path, s: &str) -> String {
+    std::fs::write(path, s).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn rollout_matches_dm_control_with_out_of_range_actions() {
+    let dir = common::scratch("cli-rollout");
+    let mut r = envs::RandomState::new(99);
+    // Two action dimensions, values beyond the [-1, 1] control range included
+    // (MuJoCo clamps them, in dm_control as here), 1200 rows: more than an episode.
+    let actions: String = (0..1200)
+        .map(|_| format!("{:?},{:?}\n", r.uniform(-1.5, 1.5), r.uniform(-1.5, 1.5)))
+        .collect();
+    let a = write(&dir.join("a.csv"), &actions);
+    let ours = dir.join("ours.csv");
+    let theirs = dir.join("theirs.csv");
+    let o = ctrlbench(&[
+        "env",
+        "rollout",
+        "--task",
+        "dm_control/reacher-hard-v0",
+        "--seed",
+        "31337",
+        "--actions",
+        &a,
+        "--out",
+        ours.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    common::run_reference(
+        "dmc_reference.py",
+        &[
+            "--domain",
+            "reacher",
+            "--task",
+            "hard",
+            "--seed",
+            "31337",
+            "--actions",
+            &a,
+            "--out",
+            theirs.to_str().unwrap(),
+        ],
+    );
+    let ours = envs::rollout::read_trajectory(&ours).unwrap();
+    let theirs = envs::rollout::read_trajectory(&theirs).unwrap();
+    assert_eq!(
+        ours.len(),
+        1001,
+        "reset row + 1000 steps, then the episode ends"
+    );
+    let d = envs::rollout::max_abs_diff(&ours, &theirs).unwrap();
+    assert!(d <= 1e-9, "max |diff| {d:e}");
+    let header = std::fs::read_to_string(dir.join("ours.csv")).unwrap();
+    assert!(header.starts_with("t,reward,discount,obs_0,obs_1,"));
+    assert!(header.lines().nth(1).unwrap().starts_with("0,,,"));
+}
+
+#[test]
+fn bad_rollout_input_gives_one_line_errors() {
+    let dir = common::scratch("cli-errors");
+    let out = dir.join("o.csv");
+    let out = out.to_str().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![write(&dir.join("wide.csv"), "0.1,0.2\n")],
+            "2 values, the task's action has 1",
+        ),
+        (
+            vec![write(&dir.join("nan.csv"), "0.1\nnan\n")],
+            "not a finite",
+        ),
+        (
+            vec![write(&dir.join("text.csv"), "0.1\nabc\n")],
+            "'abc' is not a number",
+        ),
+        (
+            vec![dir.join("missing.csv").display().to_string()],
+            "missing.csv",
+        ),
+    ];
+    for (files, expected) in cases {
+        let o = ctrlbench(&[
+            "env",
+            "rollout",
+            "--task",
+            "cartpole-swingup",
+            "--seed",
+            "1",
+            "--actions",
+            &files[0],
+            "--out",
+            out,
+        ]);
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(e.contains(expected), "expected '{expected}' in: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
+    let a = write(&dir.join("ok.csv"), "0.1\n");
+    let o = ctrlbench(&[
+        "env",
+        "rollout",
+        "--task",
+        "cartpole-swingupp",
+        "--seed",
+        "1",
+        "--actions",
+        &a,
+        "--out",
+        out,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("did you mean cartpole-swingup"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn envs_lists_every_task_and_info_reports_versions() {
+    let o = ctrlbench(&["envs"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for task in envs::list() {
+        assert!(text.contains(task), "{task} missing from `ctrlbench envs`");
+    }
+    let o = ctrlbench(&["info"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("MuJoCo          3.17.0"), "{text}");
+    assert!(text.contains("libtorch        2.11.0"), "{text}");
+}
+
+#[test]
+fn bench_env_reports_all_measurements() {
+    let o = ctrlbench(&[
+        "bench",
+        "env",
+        "--task",
+        "pendulum-swingup",
+        "--steps",
+        "2000",
+        "--repeats",
+        "1",
+        "--envs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for key in ["raw mj_step", "env.step", "VecEnv 2x1", "VecEnv 2x2"] {
+        assert!(text.contains(key), "{key} missing:\n{text}");
+    }
+}
