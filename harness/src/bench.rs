@@ -28,6 +28,42 @@ pub struct EnvBench {
     pub envs: usize,
     /// Threads of the parallel VecEnv measurement.
     pub threads: usize,
+    /// The machine's own limit: `threads` independent raw loops (one model
+    /// each, no synchronisation), total steps/s.
+    pub raw_parallel_steps_per_s: f64,
+    /// dm_control's speed on the same task, when measured.
+    pub dm_control: Option<DmControlSpeed>,
+}
+
+/// dm_control's own throughput (`scripts/dmc_speed.py`), control steps/s.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DmControlSpeed {
+    /// dm_control's `env.step`.
+    pub env_step: f64,
+    /// A Python `mujoco.mj_step` × n_sub_steps loop.
+    pub mj_step: f64,
+}
+
+/// Runs `scripts/dmc_speed.py` in the reference venv for the task.
+pub fn dm_control_speed(task: &str, steps: usize, repeats: usize, seed: u64) -> Result<DmControlSpeed> {
+    use anyhow::Context;
+    let def = envs::find(task)?;
+    let python = std::env::var_os("CTRLBENCH_REFERENCE_PYTHON")
+        .map(std::path::PathBuf::from)
+        .or_else(|| option_env!("CTRLBENCH_REFERENCE_PYTHON").map(std::path::PathBuf::from))
+        .filter(|p| p.exists())
+        .context("the Python reference environment is missing: run `make setup`")?;
+    let script = crate::project_dir().join("scripts/dmc_speed.py");
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(["--domain", def.domain, "--task", def.task])
+        .args(["--steps", &steps.to_string(), "--repeats", &repeats.to_string(), "--seed", &seed.to_string()])
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        anyhow::bail!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    serde_json::from_slice(&out.stdout).context("reading dmc_speed.py output")
 }
 
 impl EnvBench {
@@ -143,6 +179,27 @@ pub fn bench_env(
     let vec1 = vec_bench(1)?;
     let vec = vec_bench(threads)?;
 
+    // The machine's parallel limit: independent raw loops on `threads` threads.
+    let mut models = (0..threads).map(|_| envs::make_raw(task)).collect::<Result<Vec<_>, _>>()?;
+    let raw_parallel = best(&mut || {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for env in models.iter_mut() {
+                let actions = &actions;
+                s.spawn(move || {
+                    let data = env.physics_mut().data_mut();
+                    for i in 0..per_env {
+                        data.ctrl_mut().copy_from_slice(&actions[i % actions.len()]);
+                        for _ in 0..n_sub {
+                            data.step();
+                        }
+                    }
+                });
+            }
+        });
+        Ok((per_env * threads) as f64 / start.elapsed().as_secs_f64())
+    })?;
+
     Ok(EnvBench {
         task: name,
         n_sub_steps: n_sub,
@@ -152,5 +209,7 @@ pub fn bench_env(
         vec_steps_per_s: vec,
         envs: n_envs,
         threads,
+        raw_parallel_steps_per_s: raw_parallel,
+        dm_control: None,
     })
 }

@@ -82,7 +82,7 @@ pub enum BenchCommand {
     /// episodes reset when they end); and a VecEnv of N environments stepped
     /// on one thread and on K threads. Prints steps/s and the ratios.
     ///
-    /// Example: ctrlbench bench env --task walker-walk --steps 20000 --threads 2
+    /// Example: ctrlbench bench env --task walker-walk --steps 20000 --threads 2 --dm-control
     Env(BenchEnvArgs),
 }
 
@@ -107,4 +107,8 @@ pub struct BenchEnvArgs {
     /// Seed for the environments and the random actions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also measure dm_control's own env.step on the same task (runs
+    /// scripts/dmc_speed.py in the reference venv; slow for dog/humanoid).
+    #[arg(long)]
+    pub dm_control: bool,
 }

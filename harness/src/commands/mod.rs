@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{BenchCommand, Cli, Command, EnvCommand, RolloutArgs};
+use crate::cli::{BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs};
 use envs::Env;
 
 /// Runs a parsed command line.
@@ -11,31 +11,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info => info(),
         Command::Envs => list_envs(),
         Command::Env(EnvCommand::Rollout(args)) => rollout(&args),
-        Command::Bench(BenchCommand::Env(a)) => {
-            let r =
-                crate::bench::bench_env(&a.task, a.steps, a.envs, a.threads, a.repeats, a.seed)?;
-            println!("task            {} (n_sub_steps {})", r.task, r.n_sub_steps);
-            println!("raw mj_step     {:>12.0} steps/s", r.raw_steps_per_s);
-            println!(
-                "env.step        {:>12.0} steps/s   {:.3}x raw",
-                r.env_steps_per_s,
-                r.env_over_raw()
-            );
-            println!(
-                "VecEnv {}x1 thr  {:>12.0} steps/s   {:.3}x env.step",
-                r.envs,
-                r.vec1_steps_per_s,
-                r.vec1_steps_per_s / r.env_steps_per_s
-            );
-            println!(
-                "VecEnv {}x{} thr  {:>12.0} steps/s   {:.3}x VecEnv on 1 thread",
-                r.envs,
-                r.threads,
-                r.vec_steps_per_s,
-                r.threads_speedup()
-            );
-            Ok(())
-        }
+        Command::Bench(BenchCommand::Env(a)) => bench_env(&a),
     }
 }
 
@@ -98,6 +74,49 @@ fn rollout(a: &RolloutArgs) -> Result<()> {
         rows.len() - 1,
         a.task,
         a.out.display()
+    );
+    Ok(())
+}
+
+fn bench_env(a: &BenchEnvArgs) -> Result<()> {
+    tracing::info!("measuring {} ({} steps, best of {})", a.task, a.steps, a.repeats);
+    let mut r = crate::bench::bench_env(&a.task, a.steps, a.envs, a.threads, a.repeats, a.seed)?;
+    if a.dm_control {
+        tracing::info!("measuring dm_control on {}", a.task);
+        r.dm_control = Some(crate::bench::dm_control_speed(&a.task, a.steps, a.repeats, a.seed)?);
+    }
+    println!("task              {} (n_sub_steps {})", r.task, r.n_sub_steps);
+    println!("raw mj_step         {:>11.0} steps/s", r.raw_steps_per_s);
+    println!(
+        "env.step            {:>11.0} steps/s   {:.3}x raw mj_step",
+        r.env_steps_per_s,
+        r.env_over_raw()
+    );
+    if let Some(d) = &r.dm_control {
+        println!(
+            "dm_control env.step {:>11.0} steps/s   ctrlbench is {:.2}x faster",
+            d.env_step,
+            r.env_steps_per_s / d.env_step
+        );
+        println!("python mj_step loop {:>11.0} steps/s", d.mj_step);
+    }
+    println!(
+        "VecEnv {}x1 thread   {:>11.0} steps/s",
+        r.envs, r.vec1_steps_per_s
+    );
+    println!(
+        "VecEnv {}x{} threads  {:>11.0} steps/s   {:.3}x one thread",
+        r.envs,
+        r.threads,
+        r.vec_steps_per_s,
+        r.threads_speedup()
+    );
+    println!(
+        "machine limit       {:>11.0} steps/s   {:.3}x: {} independent raw loops on {} threads",
+        r.raw_parallel_steps_per_s,
+        r.raw_parallel_steps_per_s / r.raw_steps_per_s,
+        r.threads,
+        r.threads
     );
     Ok(())
 }
