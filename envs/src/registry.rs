@@ -15,6 +15,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::acrobot::TASKS,
         dmc::cartpole::TASKS,
         dmc::cheetah::TASKS,
+        dmc::finger::TASKS,
         dmc::hopper::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,

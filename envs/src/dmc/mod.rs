@@ -11,6 +11,7 @@
 pub mod acrobot;
 pub mod cartpole;
 pub mod cheetah;
+pub mod finger;
 pub mod hopper;
 pub mod pendulum;
 pub mod point_mass;
