@@ -13,6 +13,7 @@ use crate::error::EnvError;
 pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
     [
         dmc::acrobot::TASKS,
+        dmc::ball_in_cup::TASKS,
         dmc::cartpole::TASKS,
         dmc::cheetah::TASKS,
         dmc::finger::TASKS,

@@ -9,6 +9,7 @@
 //! terminates (discount from the task).
 
 pub mod acrobot;
+pub mod ball_in_cup;
 pub mod cartpole;
 pub mod cheetah;
 pub mod finger;
