@@ -13,10 +13,15 @@ use crate::error::EnvError;
 pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
     [
         dmc::acrobot::TASKS,
+        dmc::ball_in_cup::TASKS,
         dmc::cartpole::TASKS,
+        dmc::cheetah::TASKS,
+        dmc::finger::TASKS,
+        dmc::hopper::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::reacher::TASKS,
+        dmc::walker::TASKS,
     ]
     .into_iter()
     .flatten()

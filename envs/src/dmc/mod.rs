@@ -9,11 +9,16 @@
 //! terminates (discount from the task).
 
 pub mod acrobot;
+pub mod ball_in_cup;
 pub mod cartpole;
+pub mod cheetah;
+pub mod finger;
+pub mod hopper;
 pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
+pub mod walker;
 
 use crate::env::{Env, EnvSpec, Info, Transition, check_action, check_obs_buffer};
 use crate::error::EnvError;
