@@ -10,6 +10,7 @@
 
 pub mod acrobot;
 pub mod cartpole;
+pub mod fish;
 pub mod humanoid;
 pub mod pendulum;
 pub mod point_mass;
