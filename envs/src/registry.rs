@@ -19,6 +19,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::reacher::TASKS,
+        dmc::swimmer::TASKS,
     ]
     .into_iter()
     .flatten()
