@@ -17,10 +17,13 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::cartpole::TASKS,
         dmc::cheetah::TASKS,
         dmc::finger::TASKS,
+        dmc::fish::TASKS,
         dmc::hopper::TASKS,
+        dmc::humanoid::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::reacher::TASKS,
+        dmc::swimmer::TASKS,
         dmc::walker::TASKS,
     ]
     .into_iter()

@@ -13,11 +13,14 @@ pub mod ball_in_cup;
 pub mod cartpole;
 pub mod cheetah;
 pub mod finger;
+pub mod fish;
 pub mod hopper;
+pub mod humanoid;
 pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
+pub mod swimmer;
 pub mod walker;
 
 use crate::env::{Env, EnvSpec, Info, Transition, check_action, check_obs_buffer};
