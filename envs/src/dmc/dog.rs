@@ -29,6 +29,10 @@ const STAND_HEIGHT_FRACTION: f64 = 0.9;
 
 /// Horizontal speed above which the Walk reward is 1.
 const WALK_SPEED: f64 = 1.0;
+/// Horizontal speed above which the Trot reward is 1.
+const TROT_SPEED: f64 = 3.0;
+/// Horizontal speed above which the Run reward is 1.
+const RUN_SPEED: f64 = 9.0;
 
 /// `np.cos(np.deg2rad(_MAX_UPRIGHT_ANGLE))`.
 fn min_upright_cosine() -> f64 {
@@ -36,14 +40,40 @@ fn min_upright_cosine() -> f64 {
 }
 
 /// The dog tasks.
-pub const TASKS: &[TaskDef] = &[TaskDef {
-    name: "dog-stand",
-    domain: "dog",
-    task: "stand",
-    aliases: &[],
-    source: Source::DmControl,
-    build: || load("dog-stand", Kind::Stand),
-}];
+pub const TASKS: &[TaskDef] = &[
+    TaskDef {
+        name: "dog-stand",
+        domain: "dog",
+        task: "stand",
+        aliases: &[],
+        source: Source::DmControl,
+        build: || load("dog-stand", Kind::Stand),
+    },
+    TaskDef {
+        name: "dog-walk",
+        domain: "dog",
+        task: "walk",
+        aliases: &[],
+        source: Source::DmControl,
+        build: || load("dog-walk", Kind::Move(WALK_SPEED)),
+    },
+    TaskDef {
+        name: "dog-trot",
+        domain: "dog",
+        task: "trot",
+        aliases: &[],
+        source: Source::DmControl,
+        build: || load("dog-trot", Kind::Move(TROT_SPEED)),
+    },
+    TaskDef {
+        name: "dog-run",
+        domain: "dog",
+        task: "run",
+        aliases: &[],
+        source: Source::DmControl,
+        build: || load("dog-run", Kind::Move(RUN_SPEED)),
+    },
+];
 
 fn load(name: &str, kind: Kind) -> Result<DmcEnv, EnvError> {
     // dm_control: the floor spans what the task's speed covers in the time
