@@ -73,6 +73,14 @@ pub const TASKS: &[TaskDef] = &[
         source: Source::DmControl,
         build: || load("dog-run", Kind::Move(RUN_SPEED)),
     },
+    TaskDef {
+        name: "dog-fetch",
+        domain: "dog",
+        task: "fetch",
+        aliases: &[],
+        source: Source::DmControl,
+        build: || load("dog-fetch", Kind::Fetch),
+    },
 ];
 
 fn load(name: &str, kind: Kind) -> Result<DmcEnv, EnvError> {
