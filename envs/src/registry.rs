@@ -16,6 +16,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::ball_in_cup::TASKS,
         dmc::cartpole::TASKS,
         dmc::cheetah::TASKS,
+        dmc::dog::TASKS,
         dmc::finger::TASKS,
         dmc::fish::TASKS,
         dmc::hopper::TASKS,

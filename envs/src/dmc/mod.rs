@@ -12,6 +12,7 @@ pub mod acrobot;
 pub mod ball_in_cup;
 pub mod cartpole;
 pub mod cheetah;
+pub mod dog;
 pub mod finger;
 pub mod fish;
 pub mod hopper;
