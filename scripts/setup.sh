@@ -89,7 +89,8 @@ if [ ! -f "$TV/.done" ]; then
   "$TV/bin/pip" install -q "torch==$TORCH_VERSION"
   touch "$TV/.done"
 fi
-TORCH_DIR=$("$TV/bin/python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+TORCH_DIR=$(ls -d "$TV"/lib/python3*/site-packages/torch | head -n1)
+[ -f "$TORCH_DIR/lib/libtorch_cpu.so" ] || die "libtorch not found under $TV: remove $TV and run make setup again"
 
 # --- Python reference environment (dm_control etc.) for parity tests
 REQ="$ROOT/scripts/requirements-reference.txt"
