@@ -54,3 +54,49 @@ fn huge_actions_on_an_unlimited_actuator_are_clamped_or_reported_never_a_panic()
         }
     }
 }
+
+#[test]
+fn every_task_reports_divergence_and_recovers_on_reset() {
+    for task in envs::list() {
+        let mut env = envs::make_raw(task).unwrap();
+        env.reset(Some(2)).unwrap();
+        let nv = env.physics().nv();
+        env.physics_mut().data_mut().qvel_mut()[nv - 1] = f64::NAN;
+        let a = vec![0.0; env.spec().action_dim()];
+        match env.step(&a) {
+            Err(EnvError::Physics(p)) => assert!(!p.warnings.is_empty(), "{task}"),
+            other => panic!("{task}: expected a physics error, got {other:?}"),
+        }
+        let (obs, _) = env.reset(None).unwrap();
+        assert!(obs.iter().all(|x| x.is_finite()), "{task}: reset after divergence");
+        env.step(&a).unwrap();
+    }
+}
+
+#[test]
+fn humanoid_with_a_coarse_timestep_and_violent_velocities_never_panics() {
+    let mut env = envs::make_raw("humanoid-run").unwrap();
+    env.reset(Some(0)).unwrap();
+    env.physics_mut().data_mut().model_opt_mut().timestep = 0.05;
+    for v in env.physics_mut().data_mut().qvel_mut() {
+        *v = 1e6;
+    }
+    let a = vec![1.0; env.spec().action_dim()];
+    let mut ended = false;
+    for _ in 0..1000 {
+        match env.step(&a) {
+            Ok(s) if s.terminated || s.truncated => {
+                ended = true;
+                break;
+            }
+            Ok(s) => assert!(s.reward.is_finite()),
+            Err(EnvError::Physics(_)) => {
+                ended = true;
+                break;
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert!(ended);
+    env.reset(Some(0)).unwrap();
+}
