@@ -17,6 +17,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::reacher::TASKS,
+        dmc::stacker::TASKS,
     ]
     .into_iter()
     .flatten()

@@ -14,6 +14,7 @@ pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
+pub mod stacker;
 
 use crate::env::{Env, EnvSpec, Info, Transition, check_action, check_obs_buffer};
 use crate::error::EnvError;
