@@ -10,6 +10,7 @@
 
 pub mod acrobot;
 pub mod cartpole;
+pub mod cup_spin;
 pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
