@@ -15,6 +15,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::acrobot::TASKS,
         dmc::cartpole::TASKS,
         dmc::cup_spin::TASKS,
+        dmc::lqr::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::reacher::TASKS,
