@@ -12,15 +12,18 @@ pub mod acrobot;
 pub mod ball_in_cup;
 pub mod cartpole;
 pub mod cheetah;
+pub mod cup_spin;
 pub mod dog;
 pub mod finger;
 pub mod fish;
 pub mod hopper;
 pub mod humanoid;
+pub mod lqr;
 pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
+pub mod stacker;
 pub mod swimmer;
 pub mod walker;
 
@@ -34,6 +37,19 @@ use crate::spaces::{BoxSpace, ObsLayout};
 pub trait Task: Send {
     /// The observation groups, in dm_control's `OrderedDict` order.
     fn observation_layout(&self) -> ObsLayout;
+
+    /// Called whenever the environment's random stream is seeded (when it is
+    /// built and by `reset` with a seed), before the next episode starts.
+    /// dm_control tasks that draw from their `RandomState` while the
+    /// environment is built (lqr's random spring stiffnesses) draw here, so a
+    /// seeded reset equals dm_control's environment built with that seed.
+    fn on_seed(
+        &mut self,
+        _physics: &mut Physics,
+        _random: &mut RandomState,
+    ) -> Result<(), EnvError> {
+        Ok(())
+    }
 
     /// Sets the initial state of an episode (dm_control's `initialize_episode`);
     /// runs between `Physics::reset` and `Physics::after_reset`.
@@ -107,8 +123,8 @@ impl DmcEnv {
     /// `n_sub_steps` physics steps per control step.
     pub fn new(
         name: &str,
-        physics: Physics,
-        task: Box<dyn Task>,
+        mut physics: Physics,
+        mut task: Box<dyn Task>,
         time_limit: f64,
         n_sub_steps: usize,
     ) -> Result<Self, EnvError> {
@@ -128,10 +144,12 @@ impl DmcEnv {
             max_episode_steps: step_limit.is_finite().then(|| step_limit.ceil() as usize),
             control_timestep,
         };
+        let mut random = RandomState::from_entropy();
+        task.on_seed(&mut physics, &mut random)?;
         Ok(DmcEnv {
             physics,
             task,
-            random: RandomState::from_entropy(),
+            random,
             spec,
             n_sub_steps,
             step_limit,
@@ -188,10 +206,11 @@ impl Env for DmcEnv {
 
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
         check_obs_buffer(&self.spec, obs)?;
+        self.needs_reset = true;
         if let Some(seed) = seed {
             self.random = RandomState::new(seed);
+            self.task.on_seed(&mut self.physics, &mut self.random)?;
         }
-        self.needs_reset = true;
         self.step_count = 0;
         self.physics.reset();
         self.task
