@@ -24,6 +24,10 @@ def program(seed):
     out += list(r.choice(4, 5, p=[0.1, 0.2, 0.3, 0.4]))
     out += list(r.choice(5, 3, replace=False, p=[0.5, 0.2, 0.1, 0.1, 0.1]))
     out += [r.normal(1.5, 0.5)]
+    # np.linalg.norm of short vectors (BLAS dot: the summation order matters).
+    for n in (2, 3, 4, 7, 12):
+        for _ in range(20):
+            out += [np.linalg.norm(r.randn(n))]
     return out
 
 

@@ -1,5 +1,6 @@
 //! The Rust RandomState against numpy's, on a fixed program of draws
-//! (scripts/numpy_reference.py produces numpy's side live).
+//! (scripts/numpy_reference.py produces numpy's side live), and numpy's
+//! vector norm as the tasks reproduce it.
 
 mod common;
 
@@ -32,6 +33,11 @@ fn program(seed: u64) -> Vec<f64> {
             .map(|x| x as f64),
     );
     out.push(r.normal(1.5, 0.5));
+    for n in [2, 3, 4, 7, 12] {
+        for _ in 0..20 {
+            out.push(envs::dmc::numpy_norm(&r.randn(n)));
+        }
+    }
     out
 }
 

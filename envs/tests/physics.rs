@@ -68,7 +68,10 @@ fn every_task_reports_divergence_and_recovers_on_reset() {
             other => panic!("{task}: expected a physics error, got {other:?}"),
         }
         let (obs, _) = env.reset(None).unwrap();
-        assert!(obs.iter().all(|x| x.is_finite()), "{task}: reset after divergence");
+        assert!(
+            obs.iter().all(|x| x.is_finite()),
+            "{task}: reset after divergence"
+        );
         env.step(&a).unwrap();
     }
 }

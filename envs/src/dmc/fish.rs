@@ -120,7 +120,7 @@ impl Task for Fish {
         random: &mut RandomState,
     ) -> Result<(), EnvError> {
         let q = random.randn(4);
-        let norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+        let norm = super::numpy_norm(&q);
         let adr = self.root_qpos + 3;
         let qpos = physics.data_mut().qpos_mut();
         for (dst, &x) in qpos[adr..adr + 4].iter_mut().zip(&q) {

@@ -14,7 +14,7 @@
 //! There is no time limit; an episode terminates (discount 0) once the norm of
 //! the state falls below 1e-6.
 
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Source, Task, TaskDef, numpy_dot_self, put};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -150,12 +150,6 @@ pub fn make_model(
     Ok(xml)
 }
 
-/// `x · x` as numpy's `dot` computes it for the short vectors of this domain
-/// (OpenBLAS: one fused multiply-add per element, in order).
-fn dot_self(x: impl IntoIterator<Item = f64>) -> f64 {
-    x.into_iter().fold(0.0, |s, v| v.mul_add(v, s))
-}
-
 /// Drive the state to zero at a small control cost.
 pub struct LqrLevel {
     control_cost_coef: f64,
@@ -187,7 +181,7 @@ impl LqrLevel {
     /// Norm of the physics state (`qpos`, `qvel`, `act`).
     fn state_norm(physics: &Physics) -> f64 {
         let d = physics.data();
-        dot_self(d.qpos().iter().chain(d.qvel()).chain(d.act()).copied()).sqrt()
+        numpy_dot_self(d.qpos().iter().chain(d.qvel()).chain(d.act()).copied()).sqrt()
     }
 }
 
@@ -218,7 +212,7 @@ impl Task for LqrLevel {
     ) -> Result<(), EnvError> {
         // A random state on the sphere of radius √2.
         let unit = random.randn(physics.nq());
-        let norm = dot_self(unit.iter().copied()).sqrt();
+        let norm = numpy_dot_self(unit.iter().copied()).sqrt();
         let qpos = physics.data_mut().qpos_mut();
         for (q, u) in qpos.iter_mut().zip(&unit) {
             *q = std::f64::consts::SQRT_2 * u / norm;
@@ -233,8 +227,8 @@ impl Task for LqrLevel {
     }
 
     fn reward(&self, physics: &Physics) -> f64 {
-        let state_cost = 0.5 * dot_self(physics.qpos().iter().copied());
-        let control_l2_norm = 0.5 * dot_self(physics.ctrl().iter().copied());
+        let state_cost = 0.5 * numpy_dot_self(physics.qpos().iter().copied());
+        let control_l2_norm = 0.5 * numpy_dot_self(physics.ctrl().iter().copied());
         1.0 - (state_cost + control_l2_norm * self.control_cost_coef)
     }
 
