@@ -16,6 +16,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
         dmc::cartpole::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
+        dmc::quadruped::TASKS,
         dmc::reacher::TASKS,
     ]
     .into_iter()

@@ -10,8 +10,10 @@
 
 pub mod acrobot;
 pub mod cartpole;
+mod mjcf;
 pub mod pendulum;
 pub mod point_mass;
+pub mod quadruped;
 pub mod reacher;
 pub mod rewards;
 
