@@ -14,6 +14,7 @@ pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
     [
         dmc::acrobot::TASKS,
         dmc::cartpole::TASKS,
+        dmc::manipulator::TASKS,
         dmc::pendulum::TASKS,
         dmc::point_mass::TASKS,
         dmc::quadruped::TASKS,

@@ -10,6 +10,7 @@
 
 pub mod acrobot;
 pub mod cartpole;
+pub mod manipulator;
 mod mjcf;
 pub mod pendulum;
 pub mod point_mass;
