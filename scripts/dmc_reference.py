@@ -29,6 +29,14 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 from dm_control import suite  # noqa: E402
+from dm_control.mujoco import engine  # noqa: E402
+
+if os.environ["MUJOCO_GL"] == "disable":
+    # Without a rendering backend, dm_control's `physics.contexts` raises
+    # instead of reporting that there are none. quadruped-escape asks for it
+    # only to re-upload its new heightfield to the GPU, which has no effect on
+    # the physics: answer "no rendering contexts" so the task runs headless.
+    engine.Physics.contexts = property(lambda self: None)
 
 
 def read_actions(path):
