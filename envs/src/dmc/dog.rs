@@ -11,7 +11,7 @@
 use mujoco_rs::prelude::{MjtJoint, MjtObjBase};
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Source, Task, TaskDef, mjcf, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -108,13 +108,8 @@ fn load(name: &str, kind: Kind) -> Result<DmcEnv, EnvError> {
 /// `head` cameras.
 pub fn make_model(floor_size: f64, remove_ball: bool) -> Result<String, EnvError> {
     let mut xml = Physics::read_asset("dog.xml")?;
-    let (start, end) = find_element(&xml, "geom", "floor")?;
-    let floor = set_attribute(
-        &xml[start..end],
-        "size",
-        &format!("{floor_size} {floor_size} .1"),
-    )?;
-    xml.replace_range(start..end, &floor);
+    let size = format!("{floor_size} {floor_size} .1");
+    mjcf::set_attribute(&mut xml, "geom", "floor", "size", &size)?;
     if remove_ball {
         for (tag, name) in [
             ("body", "ball"),
@@ -126,88 +121,10 @@ pub fn make_model(floor_size: f64, remove_ball: bool) -> Result<String, EnvError
             ("geom", "wall_py"),
             ("geom", "wall_ny"),
         ] {
-            let (start, end) = find_element(&xml, tag, name)?;
-            xml.replace_range(start..end, "");
+            mjcf::remove_element(&mut xml, tag, name)?;
         }
     }
     Ok(xml)
-}
-
-/// Byte range of the element `<tag ... name="name" ...>` (through its closing
-/// tag, or its `/>`), as `xml_tools.find_element` finds it.
-fn find_element(xml: &str, tag: &str, name: &str) -> Result<(usize, usize), EnvError> {
-    let missing = || EnvError::Model(format!("dog.xml has no <{tag}> named '{name}'"));
-    let open = format!("<{tag}");
-    let name_attr = format!("name=\"{name}\"");
-    let mut from = 0;
-    while let Some(rel) = xml[from..].find(&open) {
-        let start = from + rel;
-        let after = start + open.len();
-        from = after;
-        // The tag name must end here (`<geom` must not match `<geometry`).
-        if !xml[after..].starts_with(|c: char| c.is_whitespace() || c == '/' || c == '>') {
-            continue;
-        }
-        let head_end = after + xml[after..].find('>').ok_or_else(missing)? + 1;
-        let head = &xml[start..head_end];
-        let has_name = head
-            .match_indices(&name_attr)
-            .any(|(i, _)| head[..i].ends_with(char::is_whitespace));
-        if !has_name {
-            continue;
-        }
-        if head.ends_with("/>") {
-            return Ok((start, head_end));
-        }
-        // Find the matching closing tag, counting nested elements of the same tag.
-        let close = format!("</{tag}>");
-        let mut depth = 1;
-        let mut at = head_end;
-        while depth > 0 {
-            let next_close = at + xml[at..].find(&close).ok_or_else(missing)?;
-            let mut scan = at;
-            while let Some(rel) = xml[scan..next_close].find(&open) {
-                let s = scan + rel;
-                let a = s + open.len();
-                scan = a;
-                if xml[a..].starts_with(|c: char| c.is_whitespace() || c == '>') {
-                    let e = a + xml[a..].find('>').ok_or_else(missing)?;
-                    if !xml[..e].ends_with('/') {
-                        depth += 1;
-                    }
-                }
-            }
-            depth -= 1;
-            at = next_close + close.len();
-        }
-        return Ok((start, at));
-    }
-    Err(missing())
-}
-
-/// `element` (an opening tag) with attribute `attr` set to `value`.
-fn set_attribute(element: &str, attr: &str, value: &str) -> Result<String, EnvError> {
-    let key = format!("{attr}=\"");
-    let pos = element
-        .match_indices(&key)
-        .find(|(i, _)| element[..*i].ends_with(char::is_whitespace))
-        .map(|(i, _)| i + key.len());
-    match pos {
-        Some(v) => {
-            let end = v + element[v..]
-                .find('"')
-                .ok_or_else(|| EnvError::Model(format!("malformed attribute in {element}")))?;
-            Ok(format!("{}{value}{}", &element[..v], &element[end..]))
-        }
-        None => {
-            let cut = element.len() - if element.ends_with("/>") { 2 } else { 1 };
-            Ok(format!(
-                "{} {attr}=\"{value}\"{}",
-                &element[..cut],
-                &element[cut..]
-            ))
-        }
-    }
 }
 
 /// Which dog task.

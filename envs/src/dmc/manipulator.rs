@@ -237,12 +237,7 @@ impl Bring {
 /// fused multiply-adds).
 fn site_distance(physics: &Physics, site1: usize, site2: usize) -> f64 {
     let (a, b) = (physics.site_xpos(site1), physics.site_xpos(site2));
-    (0..3)
-        .fold(0.0, |acc: f64, i| {
-            let d = a[i] - b[i];
-            d.mul_add(d, acc)
-        })
-        .sqrt()
+    super::numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// 1 within `CLOSE`, a gaussian falling to 0.1 one `2 CLOSE` further.

@@ -14,7 +14,7 @@
 use mujoco_rs::prelude::{MjtJoint, MjtSensor};
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, mjcf, put};
+use super::{DmcEnv, Source, Task, TaskDef, mjcf, numpy_norm, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -298,16 +298,10 @@ fn sensor_indices(physics: &Physics, types: &[MjtSensor]) -> Vec<usize> {
         .collect()
 }
 
-/// `np.linalg.norm` of a short vector as numpy computes it here: the square
-/// root of a dot product accumulated with fused multiply-adds.
-fn norm(v: &[f64]) -> f64 {
-    v.iter().fold(0.0, |acc, &x| x.mul_add(x, acc)).sqrt()
-}
-
 /// A random unit quaternion: `randn(4)` normalised with `np.linalg.norm`.
 fn random_orientation(random: &mut RandomState) -> [f64; 4] {
     let q: [f64; 4] = std::array::from_fn(|_| random.standard_normal());
-    let n = norm(&q);
+    let n = numpy_norm(&q);
     q.map(|x| x / n)
 }
 
@@ -561,7 +555,7 @@ impl Task for Quadruped {
             Kind::Escape => {
                 let Some(e) = &self.escape else { return 0.0 };
                 let terrain_size = physics.model().hfield_size()[HEIGHTFIELD_ID][0];
-                let origin_distance = norm(physics.site_xpos(e.workspace));
+                let origin_distance = numpy_norm(physics.site_xpos(e.workspace));
                 let escape_reward = Tolerance::bounds(terrain_size, f64::INFINITY)
                     .margin(terrain_size)
                     .value_at_margin(0.0)
@@ -579,8 +573,8 @@ impl Task for Quadruped {
                 let ball = physics.xpos(f.ball);
                 let workspace = physics.site_xpos(f.workspace);
                 let target = physics.site_xpos(f.target);
-                let self_to_ball = norm(&[workspace[0] - ball[0], workspace[1] - ball[1]]);
-                let ball_to_target = norm(&[target[0] - ball[0], target[1] - ball[1]]);
+                let self_to_ball = numpy_norm(&[workspace[0] - ball[0], workspace[1] - ball[1]]);
+                let ball_to_target = numpy_norm(&[target[0] - ball[0], target[1] - ball[1]]);
                 let reach_reward = Tolerance::bounds(0.0, workspace_radius + ball_radius)
                     .sigmoid(Sigmoid::Linear)
                     .margin(arena_radius)
