@@ -18,8 +18,10 @@ pub struct EnvBench {
     pub n_sub_steps: usize,
     /// Raw MuJoCo loop: `mj_step` × n_sub_steps per control step.
     pub raw_steps_per_s: f64,
-    /// The raw task's `env.step` (observation + reward, with resets).
+    /// The raw task's `env.step` (observation + reward; resets excluded).
     pub env_steps_per_s: f64,
+    /// Mean time of one `reset` in milliseconds, when an episode ended.
+    pub reset_ms: Option<f64>,
     /// VecEnv of `envs` environments on one thread, total steps/s.
     pub vec1_steps_per_s: f64,
     /// The same VecEnv on `threads` threads, total steps/s.
@@ -156,19 +158,35 @@ pub fn bench_env(
         Ok(steps as f64 / start.elapsed().as_secs_f64())
     })?;
 
-    // env.step: control, legacy physics step, reward, observation, resets.
+    // env.step: control, legacy physics step, reward, observation. Resets
+    // (some tasks settle the physics for hundreds of steps there) are timed
+    // apart and reported per episode.
     let mut obs = vec![0.0; env.spec().obs_dim()];
+    let mut reset_s = (0.0, 0usize);
     let single = best(&mut || {
         env.reset_into(Some(seed), &mut obs)?;
+        let (mut in_resets, mut resets) = (0.0, 0usize);
         let start = Instant::now();
         for i in 0..steps {
             let t = env.step_into(&actions[i % actions.len()], &mut obs)?;
             if t.done() {
+                let r = Instant::now();
                 env.reset_into(None, &mut obs)?;
+                in_resets += r.elapsed().as_secs_f64();
+                resets += 1;
             }
         }
-        Ok(steps as f64 / start.elapsed().as_secs_f64())
+        let total = start.elapsed().as_secs_f64();
+        if resets > 0 {
+            reset_s = (in_resets, resets);
+        }
+        Ok(steps as f64 / (total - in_resets))
     })?;
+    let reset_ms = if reset_s.1 > 0 {
+        Some(1e3 * reset_s.0 / reset_s.1 as f64)
+    } else {
+        None
+    };
 
     // VecEnv of n_envs environments (autoreset), on one thread and on `threads`.
     // Each environment does steps / n_envs steps, so the total work equals the
@@ -223,6 +241,7 @@ pub fn bench_env(
         n_sub_steps: n_sub,
         raw_steps_per_s: raw,
         env_steps_per_s: single,
+        reset_ms,
         vec1_steps_per_s: vec1,
         vec_steps_per_s: vec,
         envs: n_envs,

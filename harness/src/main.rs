@@ -2,6 +2,14 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = harness::cli::Cli::parse();
+    // MuJoCo's warnings (e.g. deprecated model attributes) go to the console
+    // only, not to a MUJOCO_LOG.TXT in the working directory.
+    // SAFETY: no other thread exists yet and no MuJoCo object is in use.
+    unsafe {
+        let mut config = mujoco_rs::wrappers::mj_logging::log_config();
+        config.set_logto_file(false);
+        mujoco_rs::wrappers::mj_logging::set_log_config(config);
+    }
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("CTRLBENCH_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(if cli.verbose { "debug" } else { "info" })

@@ -102,6 +102,9 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         r.env_steps_per_s,
         r.env_over_raw()
     );
+    if let Some(ms) = r.reset_ms {
+        println!("reset               {ms:>11.3} ms per episode (not in env.step)");
+    }
     if let Some(d) = &r.dm_control {
         println!(
             "dm_control env.step {:>11.0} steps/s   ctrlbench is {:.2}x faster",
