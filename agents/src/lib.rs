@@ -4,6 +4,7 @@
 //! their shared building blocks. It links libtorch through `tch`.
 
 pub mod device;
+pub mod nn;
 
 pub use device::{CudaInfo, cuda_info, libtorch_version};
 

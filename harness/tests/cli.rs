@@ -181,3 +181,20 @@ fn bench_env_reports_all_measurements() {
         assert!(text.contains(key), "{key} missing:\n{text}");
     }
 }
+
+#[test]
+fn suite_files_name_registered_tasks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/suites");
+    for (file, count) in [("dmc30.yaml", 30), ("dmc-hard.yaml", 7)] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let tasks: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- "))
+            .collect();
+        assert_eq!(tasks.len(), count, "{file}");
+        for t in tasks {
+            let def = envs::find(t).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(def.name, t, "{file}: use the registered name");
+        }
+    }
+}
