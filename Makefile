@@ -4,6 +4,13 @@ CACHE ?= $(or $(CTRLBENCH_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ctrlbenc
 # Build outputs are shared by all checkouts on this machine (a fresh clone
 # reuses compiled dependencies).
 export CARGO_TARGET_DIR ?= $(CACHE)/target
+# The set-up folders by their real (cache) paths: the same in every checkout,
+# so a fresh clone reuses the compiled libtorch and MuJoCo bindings instead of
+# rebuilding them for its own path. Expanded when a recipe runs (after setup).
+export MUJOCO_DYNAMIC_LINK_DIR = $(realpath third_party/mujoco/lib)
+export LIBTORCH = $(realpath third_party/torch)
+export CTRLBENCH_ASSET_DIR = $(realpath third_party/dm_control/suite)
+export CTRLBENCH_REFERENCE_PYTHON = $(realpath third_party/reference-venv)/bin/python
 CARGO ?= cargo
 
 .PHONY: setup build run test lint fmt clean
