@@ -28,7 +28,7 @@ run: setup
 	$(CARGO) run --release -q -p ctrlbench -- bench env --task reacher-hard --steps 20000
 
 test: setup
-	$(CARGO) test --release --workspace
+	$(CARGO) test --release --workspace --no-fail-fast
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -7,7 +7,8 @@ use crate::spaces::BoxSpace;
 
 /// Maps actions from [-1, 1] to the task's bounds (dm_control's
 /// `action_scale` wrapper: `low + (a + 1) (high - low) / 2`). Actions outside
-/// [-1, 1] are clipped first. Every dimension of the inner space must be bounded.
+/// [-1, 1] are clipped first. Dimensions without bounds (lqr's motors) pass
+/// through unchanged, so they too receive actions in [-1, 1].
 pub struct RescaleAction<E: Env> {
     inner: E,
     spec: EnvSpec,
@@ -18,12 +19,6 @@ impl<E: Env> RescaleAction<E> {
     /// Wraps `inner`.
     pub fn new(inner: E) -> Result<Self, EnvError> {
         let space = &inner.spec().action_space;
-        if space.low.iter().chain(&space.high).any(|b| !b.is_finite()) {
-            return Err(EnvError::Invalid(format!(
-                "{}: cannot rescale an unbounded action space",
-                inner.spec().name
-            )));
-        }
         let mut spec = inner.spec().clone();
         spec.action_space = BoxSpace::symmetric_unit(space.dim());
         let scaled = vec![0.0; space.dim()];
@@ -48,7 +43,11 @@ impl<E: Env> Env for RescaleAction<E> {
         for (i, s) in self.scaled.iter_mut().enumerate() {
             let a = action[i].clamp(-1.0, 1.0);
             let (lo, hi) = (space.low[i], space.high[i]);
-            *s = lo + (a + 1.0) * (hi - lo) / 2.0;
+            *s = if lo.is_finite() && hi.is_finite() {
+                lo + (a + 1.0) * (hi - lo) / 2.0
+            } else {
+                a
+            };
         }
         self.inner.step_into(&self.scaled, obs)
     }
@@ -272,7 +271,10 @@ mod tests {
         env.step_into(&[7.0, -3.0], &mut obs).unwrap();
         assert_eq!(env.inner.last, vec![4.0, 0.0]);
         assert!(env.step_into(&[f64::NAN, 0.0], &mut obs).is_err());
-        assert!(RescaleAction::new(recorder(vec![f64::NEG_INFINITY], vec![1.0])).is_err());
+        let mut unbounded =
+            RescaleAction::new(recorder(vec![f64::NEG_INFINITY], vec![f64::INFINITY])).unwrap();
+        unbounded.step_into(&[0.25], &mut obs).unwrap();
+        assert_eq!(unbounded.inner.last, vec![0.25]);
     }
 
     #[test]
