@@ -51,6 +51,8 @@ pub struct Progress {
     pub steps_per_s: f64,
     /// Mean return of the last evaluation.
     pub last_eval: Option<f64>,
+    /// True on the report right after an evaluation.
+    pub evaluated: bool,
 }
 
 /// How a run ended.
@@ -386,6 +388,7 @@ impl Runner<'_> {
             total: self.cfg.run.steps,
             steps_per_s: (self.state.env_step - self.steps_at_start) as f64 / secs,
             last_eval: self.state.last_eval,
+            evaluated: false,
         }
     }
 
@@ -417,7 +420,9 @@ impl Runner<'_> {
         let mut action64 = vec![0.0f64; action_dim];
         let mut last_report = Instant::now();
         progress(&self.progress());
-        self.maybe_eval()?;
+        if self.maybe_eval()? {
+            progress(&self.evaluated());
+        }
         while self.state.env_step < steps {
             let seed = episode_seed(self.cfg.seed, &format!("train/{}", self.state.episode));
             self.env.reset_into(Some(seed), &mut obs)?;
@@ -438,7 +443,18 @@ impl Runner<'_> {
                 for (d, &a) in action64.iter_mut().zip(&action) {
                     *d = f64::from(a).clamp(-1.0, 1.0);
                 }
-                let t = self.env.step_into(&action64, &mut obs)?;
+                let t = match self.env.step_into(&action64, &mut obs) {
+                    Ok(t) => t,
+                    Err(envs::EnvError::Physics(e)) => {
+                        // dm_control ends such an episode too; go on with the next.
+                        tracing::warn!(run = %self.dir.display(), env_step = self.state.env_step, "simulation diverged, episode ended: {e}");
+                        done = true;
+                        self.agent.update(&self.buffer, self.state.env_step, true)?;
+                        self.train_row(ret, len)?;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 self.state.env_step += self.repeat;
                 to_f32(&obs, &mut obs32);
                 self.buffer
@@ -450,8 +466,10 @@ impl Runner<'_> {
                 if done {
                     self.train_row(ret, len)?;
                 }
-                self.maybe_eval()?;
-                if last_report.elapsed().as_millis() >= 200 {
+                if self.maybe_eval()? {
+                    progress(&self.evaluated());
+                    last_report = Instant::now();
+                } else if last_report.elapsed().as_millis() >= 200 {
                     progress(&self.progress());
                     last_report = Instant::now();
                 }
@@ -464,8 +482,10 @@ impl Runner<'_> {
         }
         if self.state.last_eval_step != Some(self.state.env_step) {
             self.evaluate()?;
+            progress(&self.evaluated());
+        } else {
+            progress(&self.progress());
         }
-        progress(&self.progress());
         Ok(())
     }
 
@@ -488,14 +508,24 @@ impl Runner<'_> {
         self.train_csv.line(&row.join(","))
     }
 
-    fn maybe_eval(&mut self) -> Result<()> {
-        if self.cfg.run.eval_every > 0 && self.state.env_step >= self.state.next_eval {
-            self.evaluate()?;
-            while self.state.next_eval <= self.state.env_step {
-                self.state.next_eval += self.cfg.run.eval_every;
-            }
+    /// Progress right after an evaluation.
+    fn evaluated(&self) -> Progress {
+        Progress {
+            evaluated: true,
+            ..self.progress()
         }
-        Ok(())
+    }
+
+    /// Evaluates when due; returns whether it did.
+    fn maybe_eval(&mut self) -> Result<bool> {
+        if self.cfg.run.eval_every == 0 || self.state.env_step < self.state.next_eval {
+            return Ok(false);
+        }
+        self.evaluate()?;
+        while self.state.next_eval <= self.state.env_step {
+            self.state.next_eval += self.cfg.run.eval_every;
+        }
+        Ok(true)
     }
 
     /// Runs the evaluation episodes and appends an eval.csv row.
@@ -518,7 +548,14 @@ impl Runner<'_> {
                 for (d, &x) in action64.iter_mut().zip(&a) {
                     *d = f64::from(x).clamp(-1.0, 1.0);
                 }
-                let t = self.eval_env.step_into(&action64, &mut obs)?;
+                let t = match self.eval_env.step_into(&action64, &mut obs) {
+                    Ok(t) => t,
+                    Err(envs::EnvError::Physics(e)) => {
+                        tracing::warn!(run = %self.dir.display(), "evaluation episode diverged, ended: {e}");
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 total += t.reward;
                 if let Some(s) = t.info.success {
                     has_success = true;

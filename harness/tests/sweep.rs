@@ -353,3 +353,40 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("invalid shard"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_failing_run_is_recorded_and_the_others_finish() {
+    let dir = scratch("failing");
+    // period = 0 is rejected by the scripted agent: that variant's run fails.
+    let exp = write_experiment(
+        &dir,
+        "name: failing\nagents: [scripted]\ntasks: [cartpole-swingup]\nseeds: [1]\nsteps: 1000\n\
+         eval_every: 1000\neval_episodes: 1\ngrid:\n  scripted.period: [0.0, 40.0]\n",
+    );
+    let results = dir.join("r");
+    let o = ctrlbench(&[
+        "sweep",
+        &exp,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 of 2 runs failed"), "{err}");
+    let failed = std::fs::read_to_string(results.join("failing/failed.txt")).unwrap();
+    assert!(
+        failed.contains("period=0.0/seed-1") && failed.contains("period must be > 0"),
+        "{failed}"
+    );
+    let ok = results.join("failing/cartpole-swingup/scripted/period=40.0/seed-1");
+    assert!(
+        std::fs::read_to_string(ok.join("meta.json"))
+            .unwrap()
+            .contains("\"complete\": true")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

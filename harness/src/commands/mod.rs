@@ -212,6 +212,11 @@ fn train(a: &TrainArgs) -> Result<()> {
     let outcome = crate::run::execute(&config, &dir, device, &mut |p| {
         bar.set_position(p.env_step);
         bar.set_message(crate::sweep::progress_message(p));
+        if p.evaluated
+            && let Some(r) = p.last_eval
+        {
+            bar.suspend(|| tracing::info!(env_step = p.env_step, episode_reward = r, "eval"));
+        }
     });
     bar.finish_and_clear();
     match outcome? {
