@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// ctrlbench: sample-efficient continuous-control RL benchmarks on MuJoCo.
 ///
 /// The DeepMind Control Suite ported to Rust and proven identical to
-/// dm_control, with benchmarks of its speed.
+/// dm_control, with benchmarks of its speed; training runs and resumable,
+/// shardable sweeps of agents × tasks × seeds × hyperparameters.
 #[derive(Debug, Parser)]
 #[command(name = "ctrlbench", version, propagate_version = true)]
 pub struct Cli {
@@ -38,7 +39,7 @@ pub enum Command {
     ///
     /// Example: ctrlbench agents
     Agents,
-    /// Train one agent on one task with one seed (resumes if interrupted).
+    /// Train one agent on one task with one seed (resumes if interrupted)
     ///
     /// Writes config.yaml, eval.csv, train.csv and meta.json into
     /// results/train/<task>/<agent>/seed-<n>/ (or --out). Steps are env steps
@@ -52,7 +53,7 @@ pub enum Command {
     ///       --set eval_every=5000 --set scripted.amplitude=0.8 --device cpu
     #[command(verbatim_doc_comment)]
     Train(TrainArgs),
-    /// Run an experiment: agents × tasks × grid variants × seeds.
+    /// Run an experiment: agents × tasks × grid variants × seeds
     ///
     /// Complete runs are skipped and partial runs resume, so re-running the
     /// same command after an interruption finishes the sweep. A failing run is
@@ -66,7 +67,7 @@ pub enum Command {
     ///   ctrlbench sweep configs/experiments/quickstart.yaml --shard 0/4 --results /scratch/results
     #[command(verbatim_doc_comment)]
     Sweep(SweepArgs),
-    /// Write a Slurm array script that runs an experiment's shards.
+    /// Write a Slurm array script that runs an experiment's shards
     ///
     /// One array task per shard, each calling
     /// `ctrlbench sweep EXPERIMENT --shard $SLURM_ARRAY_TASK_ID/n`.

@@ -103,6 +103,16 @@ pub fn is_complete(dir: &Path) -> bool {
         .is_some_and(|m| m.complete)
 }
 
+/// Whether `dir` holds a complete run of exactly `cfg` (a complete run with
+/// another config is not: running it reports the conflict).
+pub fn is_complete_run(dir: &Path, cfg: &RunConfig) -> bool {
+    is_complete(dir)
+        && std::fs::read_to_string(dir.join("config.yaml"))
+            .ok()
+            .and_then(|t| serde_yaml::from_str::<RunConfig>(&t).ok())
+            .is_some_and(|c| &c == cfg)
+}
+
 /// Whether `dir` holds a checkpoint to resume from.
 pub fn has_checkpoint(dir: &Path) -> bool {
     dir.join("checkpoint").is_dir() || dir.join("checkpoint.old").is_dir()

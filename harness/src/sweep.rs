@@ -62,7 +62,9 @@ pub fn sweep(exp: &LoadedExperiment, opts: &SweepOptions) -> Result<()> {
     let exp_dir = opts.results.join(&exp.experiment.name);
     std::fs::create_dir_all(&exp_dir)
         .with_context(|| format!("cannot create the results directory {}", exp_dir.display()))?;
-    let (done, todo): (Vec<_>, Vec<_>) = runs.iter().partition(|r| run::is_complete(&r.dir));
+    let (done, todo): (Vec<_>, Vec<_>) = runs
+        .iter()
+        .partition(|r| run::is_complete_run(&r.dir, &r.config));
     tracing::info!(
         experiment = %exp.experiment.name,
         runs = runs.len(),

@@ -266,7 +266,7 @@ fn sweep(a: &SweepArgs) -> Result<()> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         for r in crate::sweep::plan(&exp, &opts)? {
-            let state = if crate::run::is_complete(&r.dir) {
+            let state = if crate::run::is_complete_run(&r.dir, &r.config) {
                 "complete"
             } else if crate::run::has_checkpoint(&r.dir) {
                 "partial"
