@@ -248,7 +248,12 @@ pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<Strin
     ));
     s.push_str(&format!(
         "export CTRLBENCH_HOME={}\n",
-        shell_quote(&abs(&crate::project_dir()).display().to_string())
+        shell_quote(
+            &std::fs::canonicalize(crate::project_dir())
+                .unwrap_or_else(|_| abs(&crate::project_dir()))
+                .display()
+                .to_string()
+        )
     ));
     s.push_str(&format!(
         "{} {}\n",
