@@ -1,11 +1,22 @@
 //! ctrlbench agents on libtorch (CUDA when present, CPU otherwise).
 //!
-//! This crate holds the learning agents (DCWM, SAC, PETS, behavior prior) and
-//! their shared building blocks. It links libtorch through `tch`.
+//! This crate holds the [`Agent`] trait, the agent registry ([`make`]), the
+//! shared [`ReplayBuffer`], and the agents: learning agents (DCWM, SAC, PETS,
+//! behavior prior) and the `random` and `scripted` test agents. It links
+//! libtorch through `tch`.
 
+pub mod agent;
+pub mod buffer;
 pub mod device;
 pub mod nn;
+pub mod random;
+pub mod registry;
+pub mod rng;
+pub mod scripted;
 
+pub use agent::{Agent, AgentError, AgentInit, Mode, parse_config};
+pub use buffer::{BufferError, ReplayBuffer, SliceBatch, TransitionBatch};
 pub use device::{CudaInfo, cuda_info, libtorch_version};
-
 pub use device::{DeviceChoice, DeviceError};
+pub use registry::{AGENTS, AgentEntry, make};
+pub use rng::Rng;

@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// ctrlbench: sample-efficient continuous-control RL benchmarks on MuJoCo.
 ///
 /// The DeepMind Control Suite ported to Rust and proven identical to
-/// dm_control, with benchmarks of its speed.
+/// dm_control, with benchmarks of its speed; training runs and resumable,
+/// shardable sweeps of agents × tasks × seeds × hyperparameters.
 #[derive(Debug, Parser)]
 #[command(name = "ctrlbench", version, propagate_version = true)]
 pub struct Cli {
@@ -34,6 +35,140 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// List the registered agents.
+    ///
+    /// Example: ctrlbench agents
+    Agents,
+    /// Train one agent on one task with one seed (resumes if interrupted)
+    ///
+    /// Writes config.yaml, eval.csv, train.csv and meta.json into
+    /// results/train/<task>/<agent>/seed-<n>/ (or --out). Steps are env steps
+    /// including action repeat. Re-running the same command resumes an
+    /// interrupted run from its last checkpoint, or does nothing if it is
+    /// complete.
+    ///
+    /// Examples:
+    ///   ctrlbench train --agent random --task cartpole-swingup --seed 1 --steps 20000
+    ///   ctrlbench train --agent scripted --task walker-walk --seed 2 --steps 10000 \
+    ///       --set eval_every=5000 --set scripted.amplitude=0.8 --device cpu
+    #[command(verbatim_doc_comment)]
+    Train(TrainArgs),
+    /// Run an experiment: agents × tasks × grid variants × seeds
+    ///
+    /// Complete runs are skipped and partial runs resume, so re-running the
+    /// same command after an interruption finishes the sweep. A failing run is
+    /// appended to <results>/<experiment>/failed.txt; the others continue and
+    /// the exit status is non-zero at the end. --shard i/n (0 <= i < n) runs
+    /// every n-th run starting at i, so n processes or cluster jobs cover the
+    /// sweep exactly once.
+    ///
+    /// Examples:
+    ///   ctrlbench sweep configs/experiments/quickstart.yaml --budget smoke --jobs 2
+    ///   ctrlbench sweep configs/experiments/quickstart.yaml --shard 0/4 --results /scratch/results
+    #[command(verbatim_doc_comment)]
+    Sweep(SweepArgs),
+    /// Write a Slurm array script that runs an experiment's shards
+    ///
+    /// One array task per shard, each calling
+    /// `ctrlbench sweep EXPERIMENT --shard $SLURM_ARRAY_TASK_ID/n`.
+    ///
+    /// Example:
+    ///   ctrlbench slurm configs/experiments/quickstart.yaml --out job.sbatch --shards 8 --budget short
+    #[command(verbatim_doc_comment)]
+    Slurm(SlurmArgs),
+}
+
+/// Arguments of `ctrlbench train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Agent name (see `ctrlbench agents`).
+    #[arg(long)]
+    pub agent: String,
+    /// Task name (see `ctrlbench envs`).
+    #[arg(long)]
+    pub task: String,
+    /// Seed of the run (environments, agent, sampling).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Environment steps, including action repeat.
+    #[arg(long, default_value_t = 100_000)]
+    pub steps: u64,
+    /// Override a setting: run settings (steps, eval_every, eval_episodes,
+    /// seed_steps, checkpoint_every, buffer_capacity) or agent keys
+    /// (`random.batch_size=64` or `batch_size=64`); values are YAML.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output directory of the run (default results/train/<task>/<agent>/seed-<n>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+/// Arguments of `ctrlbench sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Experiment file (configs/experiments/*.yaml).
+    pub experiment: PathBuf,
+    /// Named budget: smoke, short, paper, or one defined in the file.
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Runs at a time.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only slice i of n (0 <= i < n).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Results root; runs go to <results>/<experiment>/<task>/<agent>[/<variant>]/seed-<n>.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Override a setting for all runs (`steps=2000`, `random.batch_size=64`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Only list the runs (this shard's, in order) and whether they are complete.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `ctrlbench slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Experiment file.
+    pub experiment: PathBuf,
+    /// Script to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Array tasks (shards); capped at the number of runs.
+    #[arg(long, default_value_t = 1)]
+    pub shards: usize,
+    /// Named budget forwarded to each shard.
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Runs at a time within each array task.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Device of each array task (not cpu: a GPU is requested).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Results root (made absolute in the script).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Overrides forwarded to each shard.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Wall-clock limit per array task.
+    #[arg(long, default_value = "48:00:00")]
+    pub time: String,
+    /// CPUs per array task.
+    #[arg(long, default_value_t = 4)]
+    pub cpus: usize,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
 }
 
 /// `ctrlbench env ...`

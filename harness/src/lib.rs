@@ -3,6 +3,9 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod run;
+pub mod sweep;
 
 /// The project directory (holding `scripts/`, `configs/`): `$CTRLBENCH_HOME`
 /// if set, else the source checkout this binary was built from.

@@ -2,7 +2,10 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs};
+use crate::cli::{
+    BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs, SweepArgs,
+    TrainArgs,
+};
 use envs::Env;
 
 /// Runs a parsed command line.
@@ -12,6 +15,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Envs => list_envs(),
         Command::Env(EnvCommand::Rollout(args)) => rollout(&args),
         Command::Bench(BenchCommand::Env(a)) => bench_env(&a),
+        Command::Agents => list_agents(),
+        Command::Train(a) => train(&a),
+        Command::Sweep(a) => sweep(&a),
+        Command::Slurm(a) => slurm(&a),
     }
 }
 
@@ -130,6 +137,174 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         r.raw_parallel_steps_per_s / r.raw_steps_per_s,
         r.threads,
         r.threads
+    );
+    Ok(())
+}
+
+fn list_agents() -> Result<()> {
+    for a in agents::AGENTS {
+        println!("{:<12} {}", a.name, a.about);
+    }
+    Ok(())
+}
+
+fn parse_overrides(set: &[String]) -> Result<Vec<crate::config::Override>> {
+    set.iter()
+        .map(|s| crate::config::Override::parse_cli(s))
+        .collect()
+}
+
+fn parse_device(d: &str) -> Result<agents::DeviceChoice> {
+    Ok(d.parse::<agents::DeviceChoice>()?)
+}
+
+/// A progress bar for one run (hidden when stderr is not a terminal).
+fn run_bar(total: u64, label: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30.cyan/blue} {pos}/{len} env steps [{elapsed_precise}<{eta_precise}] {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+fn train(a: &TrainArgs) -> Result<()> {
+    use crate::config::{RunConfig, RunSettings, agent_defaults, apply_overrides};
+    let device = parse_device(&a.device)?;
+    let task = envs::find(&a.task)?.name.to_string();
+    let mut agent_config = agent_defaults(&a.agent)?;
+    let mut run = RunSettings {
+        steps: a.steps,
+        ..RunSettings::default()
+    };
+    let overrides = parse_overrides(&a.set)?;
+    let others: Vec<String> = agents::registry::names()
+        .into_iter()
+        .filter(|n| *n != a.agent)
+        .map(String::from)
+        .collect();
+    apply_overrides(
+        &a.agent,
+        &mut run,
+        &mut agent_config,
+        &overrides,
+        &others,
+        true,
+    )?;
+    let config = RunConfig {
+        experiment: "train".into(),
+        agent: a.agent.clone(),
+        task,
+        seed: a.seed,
+        variant: None,
+        run,
+        agent_config,
+    };
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::config::run_dir(std::path::Path::new("results"), &config));
+    tracing::info!(agent = %config.agent, task = %config.task, seed = config.seed, steps = config.run.steps, out = %dir.display(), "train");
+    let bar = run_bar(
+        config.run.steps,
+        &format!("{}/{}", config.task, config.agent),
+    );
+    let outcome = crate::run::execute(&config, &dir, device, &mut |p| {
+        bar.set_position(p.env_step);
+        bar.set_message(crate::sweep::progress_message(p));
+        if p.evaluated
+            && let Some(r) = p.last_eval
+        {
+            bar.suspend(|| tracing::info!(env_step = p.env_step, episode_reward = r, "eval"));
+        }
+    });
+    bar.finish_and_clear();
+    match outcome? {
+        crate::run::Outcome::Finished => {
+            tracing::info!(out = %dir.display(), "finished");
+        }
+        crate::run::Outcome::AlreadyComplete => {
+            tracing::info!(out = %dir.display(), "already complete; nothing to do");
+        }
+    }
+    Ok(())
+}
+
+fn sweep_options(
+    budget: &Option<String>,
+    jobs: usize,
+    shard: Option<&str>,
+    device: &str,
+    results: &std::path::Path,
+    set: &[String],
+) -> Result<crate::sweep::SweepOptions> {
+    let shard = shard
+        .map(|s| s.parse::<crate::config::Shard>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(crate::sweep::SweepOptions {
+        budget: budget.clone(),
+        jobs,
+        shard,
+        device: parse_device(device)?,
+        results: results.to_path_buf(),
+        overrides: parse_overrides(set)?,
+    })
+}
+
+fn sweep(a: &SweepArgs) -> Result<()> {
+    let opts = sweep_options(
+        &a.budget,
+        a.jobs,
+        a.shard.as_deref(),
+        &a.device,
+        &a.results,
+        &a.set,
+    )?;
+    let exp = crate::config::load_experiment(&a.experiment)?;
+    if a.dry_run {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for r in crate::sweep::plan(&exp, &opts)? {
+            let state = if crate::run::is_complete_run(&r.dir, &r.config) {
+                "complete"
+            } else if crate::run::has_checkpoint(&r.dir) {
+                "partial"
+            } else {
+                "todo"
+            };
+            let line = writeln!(out, "{}\t{state}\t{}", r.label(), r.dir.display());
+            if line.is_err() {
+                break; // stdout closed (e.g. piped into `head`)
+            }
+        }
+        return Ok(());
+    }
+    crate::sweep::sweep(&exp, &opts)
+}
+
+fn slurm(a: &SlurmArgs) -> Result<()> {
+    let sweep = sweep_options(&a.budget, a.jobs, None, &a.device, &a.results, &a.set)?;
+    let exp = crate::config::load_experiment(&a.experiment)?;
+    let opts = crate::sweep::SlurmOptions {
+        shards: a.shards,
+        sweep,
+        time: a.time.clone(),
+        cpus: a.cpus,
+        partition: a.partition.clone(),
+    };
+    let script = crate::sweep::slurm_script(&exp, &opts)?;
+    // Slurm needs the --output directory to exist at submission.
+    let log_dir = a.results.join(&exp.experiment.name);
+    std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    std::fs::write(&a.out, script).with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "wrote {} (submit with: sbatch {})",
+        a.out.display(),
+        a.out.display()
     );
     Ok(())
 }

@@ -1,0 +1,151 @@
+//! The [`Agent`] trait: what a learning agent implements to run in ctrlbench.
+//!
+//! The run loop (harness) owns the environment and the [`ReplayBuffer`]; an
+//! agent only maps observations to actions and learns from the buffer on its
+//! own schedule. Observations and actions are `f32`; actions lie in [-1, 1]
+//! (the benchmark protocol rescales them to the task's range).
+//!
+//! Calls, in order, for each training episode:
+//! `begin_episode(Explore)`, then per agent step `act(obs, Explore)` → env step →
+//! the transition is pushed to the buffer → `update(buffer, env_step,
+//! episode_end)`. Evaluation episodes call `begin_episode(Eval)` and
+//! `act(obs, Eval)` only. `metrics()` is read at each episode end (train.csv).
+//! `save`/`load` checkpoint the whole state (networks, optimisers, RNG,
+//! counters) at episode boundaries, so a resumed run continues identically.
+
+use std::path::Path;
+
+use envs::EnvSpec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::buffer::{BufferError, ReplayBuffer};
+
+/// Whether an action is for training (exploration allowed) or evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Training episodes: exploration noise, planning with sampling, ...
+    Explore,
+    /// Evaluation episodes: the agent's best deterministic behaviour.
+    Eval,
+}
+
+/// What an agent is constructed from.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentInit<'a> {
+    /// The (protocol) environment's spec: sizes, observation layout, episode length.
+    pub spec: &'a EnvSpec,
+    /// The agent's resolved configuration (defaults file + overrides).
+    pub config: &'a serde_yaml::Value,
+    /// libtorch device for networks.
+    pub device: tch::Device,
+    /// The run's agent seed (initialisation, exploration, replay sampling).
+    pub seed: u64,
+}
+
+/// Errors of agents and their registry.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// No agent of that name is registered.
+    #[error("unknown agent '{name}'{hint}; known agents: {known}")]
+    Unknown {
+        /// The requested name.
+        name: String,
+        /// ` (did you mean 'x'?)` or empty.
+        hint: String,
+        /// Comma-separated registered names.
+        known: String,
+    },
+    /// The configuration does not fit the agent.
+    #[error("{agent} config: {message}")]
+    Config {
+        /// Agent name.
+        agent: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A replay-buffer error.
+    #[error(transparent)]
+    Buffer(#[from] BufferError),
+    /// Reading or writing agent state.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A libtorch error.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A learning (or scripted) agent. See the module docs for the call order.
+pub trait Agent: Send {
+    /// Called before each episode (training or evaluation); planners reset
+    /// their warm start here.
+    fn begin_episode(&mut self, _mode: Mode) {}
+
+    /// The action for `obs` (length `spec.obs_dim()`), `spec.action_dim()`
+    /// values in [-1, 1].
+    fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError>;
+
+    /// Called after every training env step once the transition is in
+    /// `buffer`. `env_step` counts environment steps including action repeat;
+    /// `episode_end` is true after an episode's last step. Agents decide here
+    /// when to learn: every step, after each episode, every epoch, ...
+    fn update(
+        &mut self,
+        buffer: &ReplayBuffer,
+        env_step: u64,
+        episode_end: bool,
+    ) -> Result<(), AgentError>;
+
+    /// Training metrics for train.csv (e.g. losses). Return the same names
+    /// every time; use `f64::NAN` for "not yet available" (written empty).
+    fn metrics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// Writes the agent's whole state (parameters, optimisers, RNG, counters)
+    /// into the existing directory `dir`.
+    fn save(&self, dir: &Path) -> Result<(), AgentError>;
+
+    /// Restores the state written by [`Agent::save`].
+    fn load(&mut self, dir: &Path) -> Result<(), AgentError>;
+}
+
+/// Deserialises an agent's typed config (use `#[serde(deny_unknown_fields)]`
+/// on it), naming the agent in the error.
+pub fn parse_config<T: DeserializeOwned>(
+    agent: &str,
+    config: &serde_yaml::Value,
+) -> Result<T, AgentError> {
+    serde_yaml::from_value(config.clone()).map_err(|e| AgentError::Config {
+        agent: agent.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes `value` as `dir/name` (JSON), for small agent state.
+pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), AgentError> {
+    let path = dir.join(name);
+    let text = serde_json::to_vec_pretty(value).map_err(|e| AgentError::Other(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|source| AgentError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads `dir/name` written by [`save_json`].
+pub fn load_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T, AgentError> {
+    let path = dir.join(name);
+    let text = std::fs::read(&path).map_err(|source| AgentError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_slice(&text).map_err(|e| AgentError::Other(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,105 @@
+//! `random`: uniform actions in [-1, 1] from a seeded generator.
+//!
+//! The baseline every benchmark needs, and the harness's test agent: with
+//! `batch_size > 0` it also draws a replay batch after each training episode
+//! (through the same `update` hook and buffer sampling the learning agents
+//! use) and logs the batch's mean reward, so checkpoints and resume are
+//! exercised end to end.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::buffer::ReplayBuffer;
+use crate::rng::Rng;
+
+/// Configuration of the random agent (`configs/agents/random.yaml`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomConfig {
+    /// Transitions sampled from the buffer after each training episode (0: none).
+    pub batch_size: usize,
+}
+
+/// Uniform random actions.
+pub struct RandomAgent {
+    cfg: RandomConfig,
+    action_dim: usize,
+    state: RandomState,
+}
+
+/// Everything that changes while the agent runs (its checkpoint).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RandomState {
+    rng: Rng,
+    sample_rng: Rng,
+    episodes: u64,
+    sampled_reward_mean: Option<f64>,
+    replay_size: usize,
+}
+
+impl RandomAgent {
+    /// A random agent for `init.spec` seeded with `init.seed`.
+    pub fn new(init: &AgentInit) -> Result<Self, AgentError> {
+        let cfg: RandomConfig = parse_config("random", init.config)?;
+        Ok(RandomAgent {
+            cfg,
+            action_dim: init.spec.action_dim(),
+            state: RandomState {
+                rng: Rng::new(crate::rng::derive_seed(init.seed, "random/act")),
+                sample_rng: Rng::new(crate::rng::derive_seed(init.seed, "random/sample")),
+                episodes: 0,
+                sampled_reward_mean: None,
+                replay_size: 0,
+            },
+        })
+    }
+}
+
+impl Agent for RandomAgent {
+    fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
+        let rng = &mut self.state.rng;
+        Ok((0..self.action_dim)
+            .map(|_| rng.uniform(-1.0, 1.0) as f32)
+            .collect())
+    }
+
+    fn update(
+        &mut self,
+        buffer: &ReplayBuffer,
+        _env_step: u64,
+        episode_end: bool,
+    ) -> Result<(), AgentError> {
+        if !episode_end {
+            return Ok(());
+        }
+        self.state.episodes += 1;
+        self.state.replay_size = buffer.len();
+        if self.cfg.batch_size > 0 {
+            let batch = buffer.sample(self.cfg.batch_size, &mut self.state.sample_rng)?;
+            let sum: f64 = batch.reward.iter().map(|&r| f64::from(r)).sum();
+            self.state.sampled_reward_mean = Some(sum / batch.reward.len() as f64);
+        }
+        Ok(())
+    }
+
+    fn metrics(&self) -> Vec<(String, f64)> {
+        vec![
+            ("replay_size".into(), self.state.replay_size as f64),
+            (
+                "sampled_reward_mean".into(),
+                self.state.sampled_reward_mean.unwrap_or(f64::NAN),
+            ),
+        ]
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), AgentError> {
+        save_json(dir, "random.json", &self.state)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+        self.state = load_json(dir, "random.json")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,651 @@
+//! The run loop: one agent on one task with one seed, DESIGN.md's protocol.
+//!
+//! - Steps are environment steps including action repeat (2 on DMC): one
+//!   agent decision = 2 env steps, one episode = 1000 env steps.
+//! - The first `seed_steps` env steps use uniform random actions.
+//! - After every step the transition goes into the replay buffer and the
+//!   agent's `update` hook runs (the agent picks its schedule).
+//! - Evaluation at env step 0, every `eval_every` env steps and at the end:
+//!   `eval_episodes` episodes in eval mode on a separate evaluation env. Each
+//!   evaluation episode (and each training episode) is reset with a seed
+//!   derived from the run seed and its position, so nothing about the
+//!   environments needs saving.
+//! - `eval.csv` columns: `agent,env,env_step,episode_reward,episode_success,
+//!   seed,variant,wall_time_s,episodes` (the DCWM published-CSV columns first).
+//!   `episode_reward` is the mean return over the episodes; `episode_success`
+//!   is the success rate for tasks that define success (Meta-World) and empty
+//!   for DMC, as in DCWM's published DMC CSVs.
+//! - `train.csv`: one row per training episode: `env_step,episode,
+//!   episode_reward,episode_length,wall_time_s` + the agent's metrics.
+//! - Checkpoints at episode ends (every `checkpoint_every` env steps) into
+//!   `checkpoint/`: agent, replay buffer, loop state (step, episode, RNG, CSV
+//!   byte lengths). Written to `checkpoint.tmp/` and renamed into place. On
+//!   resume the CSVs are cut back to their length at the checkpoint, so a
+//!   killed run never leaves duplicated or half rows, and the finished run's
+//!   eval.csv equals an uninterrupted run's (except wall_time_s).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use agents::{Agent, DeviceChoice, Mode, ReplayBuffer, Rng};
+use anyhow::{Context, Result, anyhow, bail};
+use envs::Env;
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+
+/// eval.csv header.
+pub const EVAL_HEADER: &str =
+    "agent,env,env_step,episode_reward,episode_success,seed,variant,wall_time_s,episodes";
+
+/// Live progress of a run (for progress bars).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Env steps done.
+    pub env_step: u64,
+    /// Env steps in the run.
+    pub total: u64,
+    /// Env steps per second since this process (re)started the run.
+    pub steps_per_s: f64,
+    /// Mean return of the last evaluation.
+    pub last_eval: Option<f64>,
+    /// True on the report right after an evaluation.
+    pub evaluated: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran (from scratch or from a checkpoint) to the end.
+    Finished,
+    /// Was already complete; nothing done.
+    AlreadyComplete,
+}
+
+/// The loop's own state, saved with each checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoopState {
+    env_step: u64,
+    episode: u64,
+    next_eval: u64,
+    last_eval_step: Option<u64>,
+    last_eval: Option<f64>,
+    last_checkpoint: u64,
+    rng: Rng,
+    wall_time_s: f64,
+    eval_csv_bytes: u64,
+    train_csv_bytes: u64,
+    train_columns: Vec<String>,
+}
+
+/// `meta.json`: versions, device, host, times.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Meta {
+    ctrlbench_version: String,
+    mujoco_version: String,
+    libtorch_version: String,
+    device: String,
+    git_commit: Option<String>,
+    host: String,
+    start_time: String,
+    resumed_at: Vec<String>,
+    end_time: Option<String>,
+    complete: bool,
+}
+
+/// Whether the run in `dir` finished (meta.json says complete).
+pub fn is_complete(dir: &Path) -> bool {
+    std::fs::read(dir.join("meta.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
+        .is_some_and(|m| m.complete)
+}
+
+/// Whether `dir` holds a complete run of exactly `cfg` (a complete run with
+/// another config is not: running it reports the conflict).
+pub fn is_complete_run(dir: &Path, cfg: &RunConfig) -> bool {
+    is_complete(dir)
+        && std::fs::read_to_string(dir.join("config.yaml"))
+            .ok()
+            .and_then(|t| serde_yaml::from_str::<RunConfig>(&t).ok())
+            .is_some_and(|c| &c == cfg)
+}
+
+/// Whether `dir` holds a checkpoint to resume from.
+pub fn has_checkpoint(dir: &Path) -> bool {
+    dir.join("checkpoint").is_dir() || dir.join("checkpoint.old").is_dir()
+}
+
+/// Appends whole lines to a CSV file and tracks its length.
+struct CsvLog {
+    file: File,
+    bytes: u64,
+    path: PathBuf,
+}
+
+impl CsvLog {
+    /// Opens `path` cut to `bytes` (0: new file with `header`).
+    fn open(path: PathBuf, bytes: u64, header: &str) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.set_len(bytes)
+            .with_context(|| format!("truncating {}", path.display()))?;
+        let mut log = CsvLog { file, bytes, path };
+        if bytes == 0 {
+            log.line(header)?;
+        }
+        Ok(log)
+    }
+
+    /// Appends `line` + newline in one write.
+    fn line(&mut self, line: &str) -> Result<()> {
+        let s = format!("{line}\n");
+        self.file
+            .write_all(s.as_bytes())
+            .and_then(|()| self.file.flush())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        self.bytes += s.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Current UTC time as RFC 3339 (`2025-01-31T12:00:00Z`).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(crate::project_dir())
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A reset seed for numpy's RandomState (< 2^32) derived from the run seed.
+fn episode_seed(seed: u64, stream: &str) -> u64 {
+    agents::rng::derive_seed(seed, stream) & 0xFFFF_FFFF
+}
+
+/// A float for CSV: shortest round-trip form, empty for NaN.
+fn csv_f64(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Everything one run needs while it runs.
+struct Runner<'a> {
+    cfg: &'a RunConfig,
+    dir: &'a Path,
+    agent: Box<dyn Agent>,
+    env: Box<dyn Env>,
+    eval_env: Box<dyn Env>,
+    buffer: ReplayBuffer,
+    state: LoopState,
+    eval_csv: CsvLog,
+    train_csv: CsvLog,
+    started: Instant,
+    wall_offset: f64,
+    steps_at_start: u64,
+    repeat: u64,
+}
+
+/// Runs (or resumes, or skips when complete) the run `cfg` in `dir`.
+/// `progress` is called a few times per second.
+pub fn execute(
+    cfg: &RunConfig,
+    dir: &Path,
+    device: DeviceChoice,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Outcome> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
+    let config_path = dir.join("config.yaml");
+    let config_text = serde_yaml::to_string(cfg)?;
+    if config_path.exists() {
+        let old = std::fs::read_to_string(&config_path)?;
+        let old_cfg: Option<RunConfig> = serde_yaml::from_str(&old).ok();
+        if old_cfg.as_ref() != Some(cfg) {
+            bail!(
+                "{} holds a run with a different configuration; delete it or use another \
+                 experiment name / --out directory",
+                dir.display()
+            );
+        }
+        if is_complete(dir) {
+            return Ok(Outcome::AlreadyComplete);
+        }
+    }
+    write_atomic(&config_path, config_text.as_bytes())?;
+
+    let tch_device = device.resolve()?;
+    let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train"))?;
+    let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval"))?;
+    let spec = env.spec().clone();
+    let repeat = envs::DMC_PROTOCOL.action_repeat as u64;
+    let agent = agents::make(
+        &cfg.agent,
+        &spec,
+        &cfg.agent_config,
+        tch_device,
+        agents::rng::derive_seed(cfg.seed, "agent"),
+    )?;
+    let episode_len = spec.max_episode_steps.unwrap_or(500) as u64;
+    let agent_steps = cfg.run.steps.div_ceil(repeat);
+    let capacity = cfg
+        .run
+        .buffer_capacity
+        .unwrap_or((agent_steps + agent_steps / episode_len.max(1) + 2) as usize)
+        .max(2);
+
+    // Meta: keep the first start time across resumes.
+    let meta_path = dir.join("meta.json");
+    let now = utc_now();
+    let mut meta = std::fs::read(&meta_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
+        .unwrap_or(Meta {
+            ctrlbench_version: env!("CARGO_PKG_VERSION").into(),
+            mujoco_version: envs::mujoco_version(),
+            libtorch_version: agents::libtorch_version().into(),
+            device: match tch_device {
+                tch::Device::Cuda(i) => format!("cuda:{i}"),
+                d => format!("{d:?}").to_lowercase(),
+            },
+            git_commit: git_commit(),
+            host: host(),
+            start_time: now.clone(),
+            resumed_at: vec![],
+            end_time: None,
+            complete: false,
+        });
+
+    // Resume from the checkpoint, or start fresh.
+    let ckpt = dir.join("checkpoint");
+    let old = dir.join("checkpoint.old");
+    let _ = std::fs::remove_dir_all(dir.join("checkpoint.tmp"));
+    if !ckpt.is_dir() && old.is_dir() {
+        std::fs::rename(&old, &ckpt)?;
+    }
+    let mut agent = agent;
+    let (buffer, state) = if ckpt.is_dir() {
+        let state: LoopState = serde_json::from_slice(
+            &std::fs::read(ckpt.join("state.json")).context("reading checkpoint/state.json")?,
+        )
+        .context("reading checkpoint/state.json")?;
+        agent.load(&ckpt.join("agent"))?;
+        let buffer = ReplayBuffer::load(&ckpt.join("buffer.bin"))?;
+        meta.resumed_at.push(now);
+        tracing::info!(run = %dir.display(), env_step = state.env_step, "resuming from checkpoint");
+        (buffer, state)
+    } else {
+        let state = LoopState {
+            env_step: 0,
+            episode: 0,
+            next_eval: 0,
+            last_eval_step: None,
+            last_eval: None,
+            last_checkpoint: 0,
+            rng: Rng::new(agents::rng::derive_seed(cfg.seed, "seed-steps")),
+            wall_time_s: 0.0,
+            eval_csv_bytes: 0,
+            train_csv_bytes: 0,
+            train_columns: agent.metrics().into_iter().map(|(k, _)| k).collect(),
+        };
+        meta.start_time = now;
+        meta.resumed_at.clear();
+        (
+            ReplayBuffer::new(spec.obs_dim(), spec.action_dim(), capacity)?,
+            state,
+        )
+    };
+    meta.end_time = None;
+    meta.complete = false;
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?)?;
+
+    let train_header = [
+        "env_step",
+        "episode",
+        "episode_reward",
+        "episode_length",
+        "wall_time_s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(state.train_columns.iter().cloned())
+    .collect::<Vec<_>>()
+    .join(",");
+    let eval_csv = CsvLog::open(dir.join("eval.csv"), state.eval_csv_bytes, EVAL_HEADER)?;
+    let train_csv = CsvLog::open(dir.join("train.csv"), state.train_csv_bytes, &train_header)?;
+    let mut runner = Runner {
+        cfg,
+        dir,
+        agent,
+        env,
+        eval_env,
+        buffer,
+        wall_offset: state.wall_time_s,
+        steps_at_start: state.env_step,
+        state,
+        eval_csv,
+        train_csv,
+        started: Instant::now(),
+        repeat,
+    };
+    runner.train(progress)?;
+
+    meta.end_time = Some(utc_now());
+    meta.complete = true;
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?)?;
+    let _ = std::fs::remove_dir_all(dir.join("checkpoint"));
+    Ok(Outcome::Finished)
+}
+
+impl Runner<'_> {
+    fn wall_time(&self) -> f64 {
+        self.wall_offset + self.started.elapsed().as_secs_f64()
+    }
+
+    fn progress(&self) -> Progress {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        Progress {
+            env_step: self.state.env_step,
+            total: self.cfg.run.steps,
+            steps_per_s: (self.state.env_step - self.steps_at_start) as f64 / secs,
+            last_eval: self.state.last_eval,
+            evaluated: false,
+        }
+    }
+
+    /// Checks an agent's action: size, finiteness.
+    fn checked(&self, action: Vec<f32>) -> Result<Vec<f32>> {
+        let n = self.env.spec().action_dim();
+        if action.len() != n {
+            bail!(
+                "agent '{}' returned {} action values, the task needs {n}",
+                self.cfg.agent,
+                action.len()
+            );
+        }
+        if let Some(v) = action.iter().find(|v| !v.is_finite()) {
+            bail!(
+                "agent '{}' returned a non-finite action value ({v})",
+                self.cfg.agent
+            );
+        }
+        Ok(action)
+    }
+
+    fn train(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
+        let steps = self.cfg.run.steps;
+        let obs_dim = self.env.spec().obs_dim();
+        let action_dim = self.env.spec().action_dim();
+        let mut obs = vec![0.0f64; obs_dim];
+        let mut obs32 = vec![0.0f32; obs_dim];
+        let mut action64 = vec![0.0f64; action_dim];
+        let mut last_report = Instant::now();
+        progress(&self.progress());
+        if self.maybe_eval()? {
+            progress(&self.evaluated());
+        }
+        while self.state.env_step < steps {
+            let seed = episode_seed(self.cfg.seed, &format!("train/{}", self.state.episode));
+            self.env.reset_into(Some(seed), &mut obs)?;
+            to_f32(&obs, &mut obs32);
+            self.buffer.start_episode(&obs32);
+            self.agent.begin_episode(Mode::Explore);
+            let (mut ret, mut len, mut done) = (0.0f64, 0u64, false);
+            while !done && self.state.env_step < steps {
+                let action = if self.state.env_step < self.cfg.run.seed_steps {
+                    let rng = &mut self.state.rng;
+                    (0..action_dim)
+                        .map(|_| rng.uniform(-1.0, 1.0) as f32)
+                        .collect()
+                } else {
+                    let a = self.agent.act(&obs32, Mode::Explore)?;
+                    self.checked(a)?
+                };
+                for (d, &a) in action64.iter_mut().zip(&action) {
+                    *d = f64::from(a).clamp(-1.0, 1.0);
+                }
+                let t = match self.env.step_into(&action64, &mut obs) {
+                    Ok(t) => t,
+                    Err(envs::EnvError::Physics(e)) => {
+                        // dm_control ends such an episode too; go on with the next.
+                        tracing::warn!(run = %self.dir.display(), env_step = self.state.env_step, "simulation diverged, episode ended: {e}");
+                        done = true;
+                        self.agent.update(&self.buffer, self.state.env_step, true)?;
+                        self.train_row(ret, len)?;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                self.state.env_step += self.repeat;
+                to_f32(&obs, &mut obs32);
+                self.buffer
+                    .push(&action, t.reward as f32, t.terminated, t.truncated, &obs32)?;
+                ret += t.reward;
+                len += 1;
+                done = t.done();
+                self.agent.update(&self.buffer, self.state.env_step, done)?;
+                if done {
+                    self.train_row(ret, len)?;
+                }
+                if self.maybe_eval()? {
+                    progress(&self.evaluated());
+                    last_report = Instant::now();
+                } else if last_report.elapsed().as_millis() >= 200 {
+                    progress(&self.progress());
+                    last_report = Instant::now();
+                }
+            }
+            self.state.episode += 1;
+            let since = self.state.env_step - self.state.last_checkpoint;
+            if done && self.state.env_step < steps && since >= self.cfg.run.checkpoint_every {
+                self.checkpoint()?;
+            }
+        }
+        if self.state.last_eval_step != Some(self.state.env_step) {
+            self.evaluate()?;
+            progress(&self.evaluated());
+        } else {
+            progress(&self.progress());
+        }
+        Ok(())
+    }
+
+    fn train_row(&mut self, ret: f64, len: u64) -> Result<()> {
+        let metrics = self.agent.metrics();
+        let mut row = vec![
+            self.state.env_step.to_string(),
+            self.state.episode.to_string(),
+            csv_f64(ret),
+            len.to_string(),
+            format!("{:.3}", self.wall_time()),
+        ];
+        for col in &self.state.train_columns {
+            let v = metrics
+                .iter()
+                .find(|(k, _)| k == col)
+                .map_or(f64::NAN, |(_, v)| *v);
+            row.push(csv_f64(v));
+        }
+        self.train_csv.line(&row.join(","))
+    }
+
+    /// Progress right after an evaluation.
+    fn evaluated(&self) -> Progress {
+        Progress {
+            evaluated: true,
+            ..self.progress()
+        }
+    }
+
+    /// Evaluates when due; returns whether it did.
+    fn maybe_eval(&mut self) -> Result<bool> {
+        if self.cfg.run.eval_every == 0 || self.state.env_step < self.state.next_eval {
+            return Ok(false);
+        }
+        self.evaluate()?;
+        while self.state.next_eval <= self.state.env_step {
+            self.state.next_eval += self.cfg.run.eval_every;
+        }
+        Ok(true)
+    }
+
+    /// Runs the evaluation episodes and appends an eval.csv row.
+    fn evaluate(&mut self) -> Result<()> {
+        let n = self.cfg.run.eval_episodes.max(1);
+        let spec = self.eval_env.spec().clone();
+        let mut obs = vec![0.0f64; spec.obs_dim()];
+        let mut obs32 = vec![0.0f32; spec.obs_dim()];
+        let mut action64 = vec![0.0f64; spec.action_dim()];
+        let (mut total, mut successes, mut has_success) = (0.0f64, 0usize, false);
+        for ep in 0..n {
+            let seed = episode_seed(self.cfg.seed, &format!("eval/{}/{ep}", self.state.env_step));
+            self.eval_env.reset_into(Some(seed), &mut obs)?;
+            self.agent.begin_episode(Mode::Eval);
+            let mut success = false;
+            loop {
+                to_f32(&obs, &mut obs32);
+                let a = self.agent.act(&obs32, Mode::Eval)?;
+                let a = self.checked(a)?;
+                for (d, &x) in action64.iter_mut().zip(&a) {
+                    *d = f64::from(x).clamp(-1.0, 1.0);
+                }
+                let t = match self.eval_env.step_into(&action64, &mut obs) {
+                    Ok(t) => t,
+                    Err(envs::EnvError::Physics(e)) => {
+                        tracing::warn!(run = %self.dir.display(), "evaluation episode diverged, ended: {e}");
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                total += t.reward;
+                if let Some(s) = t.info.success {
+                    has_success = true;
+                    success |= s;
+                }
+                if t.done() {
+                    break;
+                }
+            }
+            successes += usize::from(success);
+        }
+        let mean = total / n as f64;
+        let success = if has_success {
+            csv_f64(successes as f64 / n as f64)
+        } else {
+            String::new()
+        };
+        let c = self.cfg;
+        let row = format!(
+            "{},{},{},{},{},{},{},{:.3},{}",
+            c.agent,
+            c.task,
+            self.state.env_step,
+            csv_f64(mean),
+            success,
+            c.seed,
+            c.variant.as_deref().unwrap_or(""),
+            self.wall_time(),
+            n
+        );
+        self.eval_csv.line(&row)?;
+        self.state.last_eval = Some(mean);
+        self.state.last_eval_step = Some(self.state.env_step);
+        tracing::debug!(run = %self.dir.display(), env_step = self.state.env_step, episode_reward = mean, "eval");
+        Ok(())
+    }
+
+    /// Writes `checkpoint.tmp/` and renames it to `checkpoint/`.
+    fn checkpoint(&mut self) -> Result<()> {
+        let tmp = self.dir.join("checkpoint.tmp");
+        let ckpt = self.dir.join("checkpoint");
+        let old = self.dir.join("checkpoint.old");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("agent"))
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        self.agent.save(&tmp.join("agent"))?;
+        self.buffer.save(&tmp.join("buffer.bin"))?;
+        self.eval_csv.file.sync_data()?;
+        self.train_csv.file.sync_data()?;
+        self.state.last_checkpoint = self.state.env_step;
+        self.state.wall_time_s = self.wall_time();
+        self.state.eval_csv_bytes = self.eval_csv.bytes;
+        self.state.train_csv_bytes = self.train_csv.bytes;
+        std::fs::write(
+            tmp.join("state.json"),
+            serde_json::to_vec_pretty(&self.state)?,
+        )?;
+        if ckpt.is_dir() {
+            let _ = std::fs::remove_dir_all(&old);
+            std::fs::rename(&ckpt, &old)?;
+        }
+        std::fs::rename(&tmp, &ckpt).map_err(|e| anyhow!("installing checkpoint: {e}"))?;
+        let _ = std::fs::remove_dir_all(&old);
+        tracing::debug!(run = %self.dir.display(), env_step = self.state.env_step, "checkpoint");
+        Ok(())
+    }
+}
+
+fn to_f32(src: &[f64], dst: &mut [f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_now_is_rfc3339() {
+        let t = super::utc_now();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.starts_with("20"), "{t}");
+    }
+}

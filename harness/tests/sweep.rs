@@ -1,0 +1,392 @@
+//! Sweeps end to end through the `ctrlbench` binary: a sweep of `random` +
+//! `scripted` on 2 tasks × 2 seeds; a killed sweep resumes to exactly the
+//! same eval.csv/train.csv rows; shards are disjoint and cover the sweep;
+//! bad input gives one clear error line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn ctrlbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
+        .args(args)
+        .env("CTRLBENCH_LOG", "warn")
+        .output()
+        .expect("run ctrlbench")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ctrlbench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const EXPERIMENT: &str = "\
+name: tiny
+agents: [random, scripted]
+tasks: [cartpole-swingup, pendulum-swingup]
+seeds: [1, 2]
+steps: 6000
+eval_every: 3000
+eval_episodes: 1
+checkpoint_every: 1000
+";
+
+fn write_experiment(dir: &Path, text: &str) -> String {
+    let p = dir.join("exp.yaml");
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// Every eval.csv and train.csv under `root`, by relative path, with the
+/// wall_time_s column removed.
+fn csv_rows(root: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .is_some_and(|n| n == "eval.csv" || n == "train.csv")
+            {
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(text.ends_with('\n'), "half row in {}", p.display());
+                let mut lines = text.lines();
+                let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+                let wall = header.iter().position(|h| *h == "wall_time_s").unwrap();
+                let mut head = header.clone();
+                head.remove(wall);
+                let rows = std::iter::once(head.join(","))
+                    .chain(lines.map(|l| {
+                        let mut f: Vec<&str> = l.split(',').collect();
+                        assert_eq!(f.len(), header.len(), "{}: {l}", p.display());
+                        f.remove(wall);
+                        f.join(",")
+                    }))
+                    .collect();
+                out.insert(p.strip_prefix(root).unwrap().display().to_string(), rows);
+            }
+        }
+    }
+    out
+}
+
+fn find_checkpoint(root: &Path) -> bool {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == "checkpoint") {
+                return true;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn killed_sweep_resumes_to_identical_results() {
+    let dir = scratch("resume");
+    let exp = write_experiment(&dir, EXPERIMENT);
+    let full = dir.join("full");
+    let t = Instant::now();
+    let o = ctrlbench(&[
+        "sweep",
+        &exp,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--results",
+        full.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    eprintln!("uninterrupted sweep: {:.1} s", t.elapsed().as_secs_f64());
+    let reference = csv_rows(&full);
+    assert_eq!(reference.len(), 16, "8 runs × (eval.csv, train.csv)");
+    let eval = &reference["tiny/cartpole-swingup/random/seed-1/eval.csv"];
+    assert_eq!(
+        eval[0],
+        "agent,env,env_step,episode_reward,episode_success,seed,variant,episodes"
+    );
+    let steps: Vec<&str> = eval[1..]
+        .iter()
+        .map(|r| r.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(steps, ["0", "3000", "6000"]);
+    assert!(
+        eval[1].starts_with("random,cartpole-swingup,0,"),
+        "{}",
+        eval[1]
+    );
+    // Running again does nothing and changes nothing.
+    let o = ctrlbench(&[
+        "sweep",
+        &exp,
+        "--device",
+        "cpu",
+        "--results",
+        full.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert_eq!(csv_rows(&full), reference);
+
+    // Kill a sweep once its first checkpoint is on disk, then resume it.
+    let part = dir.join("part");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
+        .args([
+            "sweep",
+            &exp,
+            "--jobs",
+            "1",
+            "--device",
+            "cpu",
+            "--results",
+            part.to_str().unwrap(),
+        ])
+        .env("CTRLBENCH_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !find_checkpoint(&part) && Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().ok();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the sweep finished before it could be killed"
+    );
+    let partial = csv_rows(&part);
+    assert!(
+        partial.len() < 16,
+        "killed mid-way: {} files",
+        partial.len()
+    );
+    assert!(
+        find_checkpoint(&part),
+        "a run was left with a checkpoint to resume from"
+    );
+    let o = ctrlbench(&[
+        "sweep",
+        &exp,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--results",
+        part.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(csv_rows(&part), reference);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn dry_run(exp: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "sweep",
+        exp,
+        "--dry-run",
+        "--results",
+        "/nonexistent/results",
+    ];
+    args.extend_from_slice(extra);
+    let o = ctrlbench(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn shards_are_disjoint_and_cover_the_sweep() {
+    let dir = scratch("shards");
+    let exp = write_experiment(
+        &dir,
+        &format!("{EXPERIMENT}grid:\n  scripted.amplitude: [0.25, 1.0]\n"),
+    );
+    let all = dry_run(&exp, &[]);
+    // 2 tasks × (random + 2 scripted variants) × 2 seeds
+    assert_eq!(all.len(), 12);
+    assert!(all.contains(&"pendulum-swingup/scripted/amplitude=0.25/seed-2".to_string()));
+    let mut union = Vec::new();
+    for i in 0..5 {
+        let shard = dry_run(&exp, &["--shard", &format!("{i}/5")]);
+        assert!(!shard.is_empty());
+        union.extend(shard);
+    }
+    let mut sorted_union = union.clone();
+    sorted_union.sort();
+    sorted_union.dedup();
+    assert_eq!(sorted_union.len(), union.len(), "shards overlap");
+    let mut sorted_all = all.clone();
+    sorted_all.sort();
+    assert_eq!(sorted_union, sorted_all, "shards cover the sweep");
+    // The same expansion order every time.
+    assert_eq!(dry_run(&exp, &[]), all);
+
+    let job = dir.join("job.sbatch");
+    let o = ctrlbench(&[
+        "slurm",
+        &exp,
+        "--out",
+        job.to_str().unwrap(),
+        "--shards",
+        "4",
+        "--device",
+        "cpu",
+        "--results",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = std::fs::read_to_string(&job).unwrap();
+    assert!(script.contains("#SBATCH --array=0-3"), "{script}");
+    assert!(
+        script.contains("--shard ${SLURM_ARRAY_TASK_ID}/4"),
+        "{script}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs ctrlbench expecting failure; returns the single error line.
+fn one_error(args: &[&str]) -> String {
+    let o = ctrlbench(args);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+#[test]
+fn bad_input_gives_one_clear_error() {
+    let dir = scratch("errors");
+    let p = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let malformed = p("malformed.yaml", "name: x\nagents: [random\ntasks: [a]\n");
+    let e = one_error(&["sweep", &malformed, "--dry-run"]);
+    assert!(e.contains("malformed.yaml:"), "{e}");
+
+    let unknown_key = p(
+        "unknown.yaml",
+        "name: x\nagents: [random]\ntasks: [cartpole-swingup]\nseeds: 1\nsteps: 10\nevel_every: 5\n",
+    );
+    let e = one_error(&["sweep", &unknown_key, "--dry-run"]);
+    assert!(
+        e.contains("unknown.yaml:6") && e.contains("evel_every"),
+        "{e}"
+    );
+
+    let wrong_type = p(
+        "type.yaml",
+        "name: x\nagents: [random]\ntasks: [cartpole-swingup]\nseeds: 1\nsteps: many\n",
+    );
+    let e = one_error(&["sweep", &wrong_type, "--dry-run"]);
+    assert!(e.contains("type.yaml:5") && e.contains("steps"), "{e}");
+
+    let agent_key = p(
+        "agentkey.yaml",
+        "name: x\nagents: [random]\ntasks: [cartpole-swingup]\nseeds: 1\nsteps: 10\nset:\n  random.batch_sz: 3\n",
+    );
+    let e = one_error(&["sweep", &agent_key, "--dry-run"]);
+    assert!(
+        e.contains("agentkey.yaml:7") && e.contains("random.batch_sz"),
+        "{e}"
+    );
+
+    let agent = p(
+        "agent.yaml",
+        "name: x\nagents: [randon]\ntasks: [cartpole-swingup]\nseeds: 1\nsteps: 10\n",
+    );
+    let e = one_error(&["sweep", &agent, "--dry-run"]);
+    assert!(
+        e.contains("agent.yaml:2") && e.contains("did you mean 'random'"),
+        "{e}"
+    );
+
+    let task = p(
+        "task.yaml",
+        "name: x\nagents: [random]\ntasks: [cartpole-swingpu]\nseeds: 1\nsteps: 10\n",
+    );
+    let e = one_error(&["sweep", &task, "--dry-run"]);
+    assert!(
+        e.contains("task.yaml:3") && e.contains("cartpole-swingup"),
+        "{e}"
+    );
+
+    let e = one_error(&["train", "--agent", "sac2", "--task", "cartpole-swingup"]);
+    assert!(e.contains("unknown agent 'sac2'"), "{e}");
+    let e = one_error(&["train", "--agent", "random", "--task", "walker-wlak"]);
+    assert!(e.contains("walker-walk"), "{e}");
+    let e = one_error(&[
+        "train",
+        "--agent",
+        "random",
+        "--task",
+        "cartpole-swingup",
+        "--set",
+        "random.batch_size=big",
+    ]);
+    assert!(e.contains("random.batch_size"), "{e}");
+    let e = one_error(&["sweep", &task, "--shard", "4/4"]);
+    assert!(e.contains("invalid shard"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_run_is_recorded_and_the_others_finish() {
+    let dir = scratch("failing");
+    // period = 0 is rejected by the scripted agent: that variant's run fails.
+    let exp = write_experiment(
+        &dir,
+        "name: failing\nagents: [scripted]\ntasks: [cartpole-swingup]\nseeds: [1]\nsteps: 1000\n\
+         eval_every: 1000\neval_episodes: 1\ngrid:\n  scripted.period: [0.0, 40.0]\n",
+    );
+    let results = dir.join("r");
+    let o = ctrlbench(&[
+        "sweep",
+        &exp,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 of 2 runs failed"), "{err}");
+    let failed = std::fs::read_to_string(results.join("failing/failed.txt")).unwrap();
+    assert!(
+        failed.contains("period=0.0/seed-1") && failed.contains("period must be > 0"),
+        "{failed}"
+    );
+    let ok = results.join("failing/cartpole-swingup/scripted/period=40.0/seed-1");
+    assert!(
+        std::fs::read_to_string(ok.join("meta.json"))
+            .unwrap()
+            .contains("\"complete\": true")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
