@@ -12,6 +12,7 @@ pub mod nn;
 pub mod random;
 pub mod registry;
 pub mod rng;
+pub mod sac;
 pub mod scripted;
 
 pub use agent::{Agent, AgentError, AgentInit, Mode, parse_config};

@@ -596,9 +596,9 @@ mod tests {
         for _ in 0..3 {
             opt.step(&w.pow_tensor_scalar(2).sum(Kind::Float));
         }
-        opt.save(&dir.join("opt.pt")).unwrap();
+        opt.save(&dir.join("opt.ot")).unwrap();
         let mut other = Adam::adamw(&vs, 0.01, 0.1);
-        other.load(&dir.join("opt.pt")).unwrap();
+        other.load(&dir.join("opt.ot")).unwrap();
         assert_eq!(other.steps(), 3);
         assert_eq!(
             Vec::<f32>::try_from(&other.m[0]).unwrap(),

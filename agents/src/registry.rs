@@ -36,6 +36,12 @@ pub static AGENTS: &[AgentEntry] = &[
         check_yaml: check::<crate::random::RandomConfig>,
     },
     AgentEntry {
+        name: "sac",
+        about: "Soft Actor-Critic with learned temperature (model-free baseline)",
+        make: |init| Ok(Box::new(crate::sac::Sac::new(init)?)),
+        check_yaml: check::<crate::sac::SacConfig>,
+    },
+    AgentEntry {
         name: "scripted",
         about: "deterministic sinusoid with velocity damping (test agent)",
         make: |init| Ok(Box::new(crate::scripted::ScriptedAgent::new(init)?)),
@@ -116,7 +122,7 @@ mod tests {
     fn unknown_agent_suggests_close_names() {
         let e = find("randm").err().unwrap().to_string();
         assert!(e.contains("did you mean 'random'"), "{e}");
-        assert!(e.contains("known agents: random, scripted"), "{e}");
+        assert!(e.contains("known agents: random, sac, scripted"), "{e}");
     }
 
     #[test]
