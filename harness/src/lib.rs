@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod report;
 
 /// The project directory (holding `scripts/`, `configs/`): `$CTRLBENCH_HOME`
 /// if set, else the source checkout this binary was built from.
