@@ -7,7 +7,8 @@ fn main() {
     ];
     for (var, file) in needs {
         println!("cargo::rerun-if-env-changed={var}");
-        let ok = std::env::var_os(var).is_some_and(|d| std::path::Path::new(&d).join(file).exists());
+        let ok =
+            std::env::var_os(var).is_some_and(|d| std::path::Path::new(&d).join(file).exists());
         if !ok {
             eprintln!("ctrlbench is not set up ({var}/{file} is missing): run `make setup` first");
             std::process::exit(1);

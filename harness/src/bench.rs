@@ -45,7 +45,12 @@ pub struct DmControlSpeed {
 }
 
 /// Runs `scripts/dmc_speed.py` in the reference venv for the task.
-pub fn dm_control_speed(task: &str, steps: usize, repeats: usize, seed: u64) -> Result<DmControlSpeed> {
+pub fn dm_control_speed(
+    task: &str,
+    steps: usize,
+    repeats: usize,
+    seed: u64,
+) -> Result<DmControlSpeed> {
     use anyhow::Context;
     let def = envs::find(task)?;
     let python = std::env::var_os("CTRLBENCH_REFERENCE_PYTHON")
@@ -57,11 +62,22 @@ pub fn dm_control_speed(task: &str, steps: usize, repeats: usize, seed: u64) -> 
     let out = std::process::Command::new(python)
         .arg(&script)
         .args(["--domain", def.domain, "--task", def.task])
-        .args(["--steps", &steps.to_string(), "--repeats", &repeats.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--steps",
+            &steps.to_string(),
+            "--repeats",
+            &repeats.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !out.status.success() {
-        anyhow::bail!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr).trim());
+        anyhow::bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     serde_json::from_slice(&out.stdout).context("reading dmc_speed.py output")
 }
@@ -180,7 +196,9 @@ pub fn bench_env(
     let vec = vec_bench(threads)?;
 
     // The machine's parallel limit: independent raw loops on `threads` threads.
-    let mut models = (0..threads).map(|_| envs::make_raw(task)).collect::<Result<Vec<_>, _>>()?;
+    let mut models = (0..threads)
+        .map(|_| envs::make_raw(task))
+        .collect::<Result<Vec<_>, _>>()?;
     let raw_parallel = best(&mut || {
         let start = Instant::now();
         std::thread::scope(|s| {

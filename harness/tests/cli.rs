@@ -171,7 +171,13 @@ fn bench_env_reports_all_measurements() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    for key in ["raw mj_step", "env.step", "VecEnv 2x1", "VecEnv 2x2", "machine limit"] {
+    for key in [
+        "raw mj_step",
+        "env.step",
+        "VecEnv 2x1",
+        "VecEnv 2x2",
+        "machine limit",
+    ] {
         assert!(text.contains(key), "{key} missing:\n{text}");
     }
 }

@@ -36,7 +36,11 @@ fn score(task: usize, agent: usize, variant: usize, seed: i64, step: i64) -> f64
 /// 2 tasks (DMC + Meta-World) x 2 agents (the second with 2 variants) x 3 seeds.
 fn synthetic_results(root: &Path) -> usize {
     let tasks = ["walker-walk", "mw-reach"];
-    let runs = [("alpha", ""), ("beta", "latent_dim=128"), ("beta", "latent_dim=512")];
+    let runs = [
+        ("alpha", ""),
+        ("beta", "latent_dim=128"),
+        ("beta", "latent_dim=512"),
+    ];
     let mut rows = 0;
     for (ti, task) in tasks.iter().enumerate() {
         for (ri, (agent, variant)) in runs.iter().enumerate() {
@@ -53,7 +57,10 @@ fn synthetic_results(root: &Path) -> usize {
                 for step in STEPS {
                     let s = score(ti, ai, vi, seed, step);
                     let (reward, success) = if task.starts_with("mw-") {
-                        (format!("{}", 4000.0 * s), format!("{}", (s * 10.0).round() / 10.0))
+                        (
+                            format!("{}", 4000.0 * s),
+                            format!("{}", (s * 10.0).round() / 10.0),
+                        )
                     } else {
                         (format!("{}", 1000.0 * s), String::new())
                     };
@@ -178,13 +185,19 @@ fn report_writes_tables_figures_and_html() {
             && agent.get(i) == Some("alpha")
             && step.get(i) == Some(10000)
         {
-            let want: f64 = (1..=3).map(|sd| 1000.0 * score(0, 0, 0, sd, 10000)).sum::<f64>() / 3.0;
+            let want: f64 = (1..=3)
+                .map(|sd| 1000.0 * score(0, 0, 0, sd, 10000))
+                .sum::<f64>()
+                / 3.0;
             assert!((mean.get(i).unwrap() - want).abs() < 1e-9);
             // Three seeds: IQM = trim_mean(x, 0.25) cuts nothing = the mean.
             assert!((iqm.get(i).unwrap() - want).abs() < 1e-9);
             checked += 1;
         }
-        if scope.get(i) == Some("aggregate") && agent.get(i) == Some("alpha") && step.get(i) == Some(15000) {
+        if scope.get(i) == Some("aggregate")
+            && agent.get(i) == Some("alpha")
+            && step.get(i) == Some(15000)
+        {
             // Normalized: walker-walk / 1000 and the mw-reach success rate.
             let mut all: Vec<f64> = (1..=3).map(|sd| score(0, 0, 0, sd, 15000)).collect();
             all.extend((1..=3).map(|sd| (score(1, 0, 0, sd, 15000) * 10.0).round() / 10.0));
@@ -205,7 +218,12 @@ fn export_round_trips_csv_and_parquet() {
     let rows = synthetic_results(&results);
     for name in ["all.csv", "all.parquet"] {
         let f = dir.join(name);
-        let o = ctrlbench(&["export", results.to_str().unwrap(), "--out", f.to_str().unwrap()]);
+        let o = ctrlbench(&[
+            "export",
+            results.to_str().unwrap(),
+            "--out",
+            f.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let df = if name.ends_with(".csv") {
             read_csv(&f)
@@ -214,7 +232,11 @@ fn export_round_trips_csv_and_parquet() {
             ParquetReader::new(file).finish().unwrap()
         };
         assert_eq!(df.height(), rows, "{name}");
-        let cols: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
+        let cols: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(cols.join(","), HEADER, "{name}");
         // The same values as written: compare the sum of rewards and a sample row.
         let want: f64 = {
@@ -224,7 +246,11 @@ fn export_round_trips_csv_and_parquet() {
                     for seed in 1..=3 {
                         for step in STEPS {
                             let sc = score(ti, ai, vi, seed, step);
-                            s += if task.starts_with("mw-") { 4000.0 * sc } else { 1000.0 * sc };
+                            s += if task.starts_with("mw-") {
+                                4000.0 * sc
+                            } else {
+                                1000.0 * sc
+                            };
                         }
                     }
                 }
@@ -236,14 +262,18 @@ fn export_round_trips_csv_and_parquet() {
             .unwrap()
             .f64()
             .unwrap()
-            .into_iter()
+            .iter()
             .flatten()
             .sum();
         assert!((got - want).abs() < 1e-6, "{name}: {got} vs {want}");
         let success = df.column("episode_success").unwrap();
-        assert_eq!(success.null_count(), rows / 2, "{name}: DMC rows have no success");
+        assert_eq!(
+            success.null_count(),
+            rows / 2,
+            "{name}: DMC rows have no success"
+        );
         let variant = df.column("variant").unwrap().str().unwrap();
-        assert!(variant.into_iter().any(|v| v == Some("latent_dim=512")));
+        assert!(variant.iter().any(|v| v == Some("latent_dim=512")));
     }
 }
 
@@ -257,14 +287,23 @@ fn bad_input_gives_one_clear_error() {
     // Unsupported export format: named, nothing read.
     let o = ctrlbench(&["export", r, "--out", dir.join("x.xlsx").to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("x.xlsx") && stderr(&o).contains(".parquet"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("x.xlsx") && stderr(&o).contains(".parquet"),
+        "{}",
+        stderr(&o)
+    );
 
     // Empty and missing directories.
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     for d in [empty.clone(), dir.join("nope")] {
         for verb in ["report", "export"] {
-            let o = ctrlbench(&[verb, d.to_str().unwrap(), "--out", dir.join("o.csv").to_str().unwrap()]);
+            let o = ctrlbench(&[
+                verb,
+                d.to_str().unwrap(),
+                "--out",
+                dir.join("o.csv").to_str().unwrap(),
+            ]);
             assert!(!o.status.success(), "{verb} {}", d.display());
             let e = stderr(&o);
             assert!(e.contains(d.to_str().unwrap()), "{e}");
@@ -274,10 +313,22 @@ fn bad_input_gives_one_clear_error() {
 
     // A malformed value, a missing column, a ragged row: the file is named.
     let cases = [
-        ("bad-value", format!("{HEADER}\nalpha,walker-walk,0,abc,,1,,0,10\n")),
-        ("no-column", "agent,env,episode_reward,seed\nalpha,walker-walk,1.0,1\n".to_string()),
-        ("ragged", format!("{HEADER}\nalpha,walker-walk,0,1.0,,1,,0,10,7,8\n")),
-        ("empty-agent", format!("{HEADER}\n,walker-walk,0,1.0,,1,,0,10\n")),
+        (
+            "bad-value",
+            format!("{HEADER}\nalpha,walker-walk,0,abc,,1,,0,10\n"),
+        ),
+        (
+            "no-column",
+            "agent,env,episode_reward,seed\nalpha,walker-walk,1.0,1\n".to_string(),
+        ),
+        (
+            "ragged",
+            format!("{HEADER}\nalpha,walker-walk,0,1.0,,1,,0,10,7,8\n"),
+        ),
+        (
+            "empty-agent",
+            format!("{HEADER}\n,walker-walk,0,1.0,,1,,0,10\n"),
+        ),
     ];
     for (name, text) in cases {
         let bad_root = dir.join(name);
@@ -302,7 +353,14 @@ fn bad_input_gives_one_clear_error() {
     let weird = dir.join("weird.csv");
     std::fs::write(&weird, "a,b\n1,2\n").unwrap();
     for f in [weird, dir.join("missing.csv")] {
-        let o = ctrlbench(&["report", r, "--reference", f.to_str().unwrap(), "--out", dir.join("rep").to_str().unwrap()]);
+        let o = ctrlbench(&[
+            "report",
+            r,
+            "--reference",
+            f.to_str().unwrap(),
+            "--out",
+            dir.join("rep").to_str().unwrap(),
+        ]);
         assert!(!o.status.success());
         assert!(stderr(&o).contains(f.to_str().unwrap()), "{}", stderr(&o));
     }

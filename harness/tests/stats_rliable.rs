@@ -84,9 +84,24 @@ fn aggregates_profiles_and_task_stats_match_rliable() {
     for (name, m) in &algorithms {
         let ours = stats::aggregates(m, &boot);
         let theirs = &r["aggregates"][name];
-        check(&format!("{name} IQM"), &ours.iqm, triple(&theirs["iqm"]), 0.02);
-        check(&format!("{name} mean"), &ours.mean, triple(&theirs["mean"]), 0.02);
-        check(&format!("{name} median"), &ours.median, triple(&theirs["median"]), 0.02);
+        check(
+            &format!("{name} IQM"),
+            &ours.iqm,
+            triple(&theirs["iqm"]),
+            0.02,
+        );
+        check(
+            &format!("{name} mean"),
+            &ours.mean,
+            triple(&theirs["mean"]),
+            0.02,
+        );
+        check(
+            &format!("{name} median"),
+            &ours.median,
+            triple(&theirs["median"]),
+            0.02,
+        );
         check(
             &format!("{name} optimality gap"),
             &ours.optimality_gap,
@@ -109,11 +124,30 @@ fn aggregates_profiles_and_task_stats_match_rliable() {
     for (i, runs) in tasks.iter().enumerate() {
         let ours = stats::task_stats(runs, &boot);
         let theirs = &r["tasks"][i];
-        check(&format!("task {i} mean"), &ours.mean, triple(&theirs["mean"]), 0.02);
-        check(&format!("task {i} median"), &ours.median, triple(&theirs["median"]), 0.03);
-        check(&format!("task {i} IQM"), &ours.iqm, triple(&theirs["iqm"]), 0.02);
+        check(
+            &format!("task {i} mean"),
+            &ours.mean,
+            triple(&theirs["mean"]),
+            0.02,
+        );
+        check(
+            &format!("task {i} median"),
+            &ours.median,
+            triple(&theirs["median"]),
+            0.03,
+        );
+        check(
+            &format!("task {i} IQM"),
+            &ours.iqm,
+            triple(&theirs["iqm"]),
+            0.02,
+        );
         let std = theirs["std"].as_f64().unwrap();
-        assert!((ours.std - std).abs() <= 1e-12, "task {i} std {} vs {std}", ours.std);
+        assert!(
+            (ours.std - std).abs() <= 1e-12,
+            "task {i} std {} vs {std}",
+            ours.std
+        );
     }
 }
 
@@ -122,7 +156,8 @@ fn iqm_equals_scipy_trim_mean_on_odd_sizes() {
     // Point estimates only (no bootstrap): sizes where floor(0.25 n) matters.
     for n in [1usize, 2, 3, 5, 7, 9, 13] {
         let m = matrix(10 + n as u64, 1, n, 0.5);
-        let spec = json!({"reps": 10, "seed": 0, "taus": [0.5], "algorithms": {"a": m}, "tasks": []});
+        let spec =
+            json!({"reps": 10, "seed": 0, "taus": [0.5], "algorithms": {"a": m}, "tasks": []});
         let dir = common::scratch(&format!("stats-iqm-{n}"));
         let input = dir.join("scores.json");
         std::fs::write(&input, spec.to_string()).unwrap();

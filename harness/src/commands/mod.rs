@@ -98,13 +98,23 @@ fn export(a: &crate::report::ExportArgs) -> Result<()> {
 }
 
 fn bench_env(a: &BenchEnvArgs) -> Result<()> {
-    tracing::info!("measuring {} ({} steps, best of {})", a.task, a.steps, a.repeats);
+    tracing::info!(
+        "measuring {} ({} steps, best of {})",
+        a.task,
+        a.steps,
+        a.repeats
+    );
     let mut r = crate::bench::bench_env(&a.task, a.steps, a.envs, a.threads, a.repeats, a.seed)?;
     if a.dm_control {
         tracing::info!("measuring dm_control on {}", a.task);
-        r.dm_control = Some(crate::bench::dm_control_speed(&a.task, a.steps, a.repeats, a.seed)?);
+        r.dm_control = Some(crate::bench::dm_control_speed(
+            &a.task, a.steps, a.repeats, a.seed,
+        )?);
     }
-    println!("task              {} (n_sub_steps {})", r.task, r.n_sub_steps);
+    println!(
+        "task              {} (n_sub_steps {})",
+        r.task, r.n_sub_steps
+    );
     println!("raw mj_step         {:>11.0} steps/s", r.raw_steps_per_s);
     println!(
         "env.step            {:>11.0} steps/s   {:.3}x raw mj_step",

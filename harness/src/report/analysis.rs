@@ -101,7 +101,10 @@ pub fn metric_name(task: &str) -> &'static str {
 }
 
 /// Run scores: (task, series) -> step -> seed -> value.
-type Grouped = BTreeMap<(String, Series), BTreeMap<i64, BTreeMap<i64, f64>>>;
+type Grouped = BTreeMap<(String, Series), Steps>;
+
+/// step -> seed -> value.
+type Steps = BTreeMap<i64, BTreeMap<i64, f64>>;
 
 fn group(records: &[Record], normalized: bool) -> Result<Grouped> {
     let mut g: Grouped = BTreeMap::new();
@@ -183,7 +186,7 @@ pub fn analyze(records: &[Record], reference: &[Record], boot: &Bootstrap) -> Re
 
     let mut aggregates = Vec::new();
     for s in &series {
-        let per_task: Vec<(&String, &BTreeMap<i64, BTreeMap<i64, f64>>)> = norm
+        let per_task: Vec<(&String, &Steps)> = norm
             .iter()
             .filter(|((_, ss), _)| ss == s)
             .map(|((t, _), steps)| (t, steps))

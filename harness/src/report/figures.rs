@@ -40,6 +40,9 @@ impl<T, E: std::fmt::Debug> Plot<T> for std::result::Result<T, E> {
     }
 }
 
+/// A curve to draw: points with CIs, colour, dashed (published reference).
+type Line = (Vec<(f64, Estimate)>, RGBColor, bool);
+
 /// One entry of a legend.
 struct Entry {
     label: String,
@@ -193,7 +196,7 @@ fn curve_chart<DB: DrawingBackend>(
     y_desc: &str,
     x_max: f64,
     y_range: (f64, f64),
-    lines: &[(Vec<(f64, Estimate)>, RGBColor, bool)],
+    lines: &[Line],
     steps_axis: bool,
 ) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
@@ -258,7 +261,7 @@ fn curve_chart<DB: DrawingBackend>(
                 .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
                 .plot()?;
         }
-        if line.len() == 1 || !*dashed {
+        if line.len() == 1 || (!*dashed && line.len() <= 30) {
             chart
                 .draw_series(line.iter().map(|p| Circle::new(*p, 3, color.filled())))
                 .plot()?;
@@ -274,7 +277,7 @@ fn curve_points(c: &TaskCurve) -> Vec<(f64, Estimate)> {
         .collect()
 }
 
-fn y_range_for(task: &str, lines: &[(Vec<(f64, Estimate)>, RGBColor, bool)]) -> (f64, f64) {
+fn y_range_for(task: &str, lines: &[Line]) -> (f64, f64) {
     if is_metaworld(task) {
         return (0.0, 1.0);
     }
@@ -302,11 +305,12 @@ fn draw_curves<DB: DrawingBackend>(
     root.fill(&WHITE).plot()?;
     let (w, h) = root.dim_in_pixel();
     let entries = colors.legend(!a.reference.is_empty());
-    let body = root.titled(
-        "Learning curves (mean over seeds, shaded: 95% bootstrap CI)",
-        (FONT, 24),
-    )
-    .plot()?;
+    let body = root
+        .titled(
+            "Learning curves (mean over seeds, shaded: 95% bootstrap CI)",
+            (FONT, 24),
+        )
+        .plot()?;
     let (grid, legend) = body.split_vertically(h - 40 - legend_height(entries.len(), w));
     let rows = a.tasks.len().div_ceil(cols);
     let panels = grid.split_evenly((rows, cols));
@@ -315,13 +319,20 @@ fn draw_curves<DB: DrawingBackend>(
         for c in a.curves.iter().filter(|c| &c.task == task) {
             lines.push((curve_points(c), colors.of(&c.series), false));
         }
-        for c in a.reference.iter().filter(|c| &c.task == task) {
-            lines.push((curve_points(c), colors.of_ref(&c.series), true));
-        }
+        // The x axis spans this project's results; references are cut there.
         let x_max = lines
             .iter()
             .flat_map(|(p, _, _)| p.iter().map(|(x, _)| *x))
             .fold(0.0, f64::max);
+        for c in a.reference.iter().filter(|c| &c.task == task) {
+            let pts: Vec<(f64, Estimate)> = curve_points(c)
+                .into_iter()
+                .filter(|(x, _)| *x <= x_max)
+                .collect();
+            if !pts.is_empty() {
+                lines.push((pts, colors.of_ref(&c.series), true));
+            }
+        }
         let yr = y_range_for(task, &lines);
         curve_chart(
             panel,
@@ -397,7 +408,11 @@ fn draw_profile<DB: DrawingBackend>(
         .filter(|g| !g.profile.is_empty())
         .map(|g| {
             (
-                a.taus.iter().copied().zip(g.profile.iter().copied()).collect(),
+                a.taus
+                    .iter()
+                    .copied()
+                    .zip(g.profile.iter().copied())
+                    .collect(),
                 colors.of(&g.series),
                 false,
             )
@@ -431,12 +446,7 @@ fn draw_intervals<DB: DrawingBackend>(
             g.points.last().map(|p| {
                 (
                     &g.series,
-                    [
-                        p.agg.iqm,
-                        p.agg.median,
-                        p.agg.mean,
-                        p.agg.optimality_gap,
-                    ],
+                    [p.agg.iqm, p.agg.median, p.agg.mean, p.agg.optimality_gap],
                 )
             })
         })
@@ -456,9 +466,24 @@ fn draw_intervals<DB: DrawingBackend>(
         .unwrap_or(4)
         .min(40) as u32;
     let (w, _) = body.dim_in_pixel();
-    let label_px = 20 + label_chars * 9;
-    let (labels_area, panels_area) = body.split_horizontally(label_px.min(w / 2));
-    let panels = panels_area.split_evenly((1, 4));
+    let label_px = (20 + label_chars * 9).min(w / 2);
+    // The first panel also holds the series names as its y-axis labels.
+    let pw = (w - label_px) / 4;
+    let panels = body.split_by_breakpoints(
+        [label_px + pw, label_px + 2 * pw, label_px + 3 * pw],
+        [] as [u32; 0],
+    );
+    let labels: Vec<String> = finals
+        .iter()
+        .map(|(s, _)| {
+            let l = s.label();
+            if l.chars().count() > 40 {
+                l.chars().take(39).collect::<String>() + "…"
+            } else {
+                l
+            }
+        })
+        .collect();
     for (k, panel) in panels.iter().enumerate() {
         let lo = finals
             .iter()
@@ -474,15 +499,23 @@ fn draw_intervals<DB: DrawingBackend>(
             .caption(names[k], (FONT, 20))
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(6)
-            .build_cartesian_2d(lo..hi, (0..n.max(1)).into_segmented())
+            .y_label_area_size(if k == 0 { label_px } else { 6 })
+            .build_cartesian_2d(lo..hi, (0..(n - 1).max(0)).into_segmented())
             .plot()?;
+        let fmt_y = |y: &SegmentValue<i32>| match y {
+            SegmentValue::CenterOf(i) if k == 0 => labels
+                .get((n - 1 - *i) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .disable_y_axis()
+            .y_label_formatter(&fmt_y)
+            .y_label_style((FONT, 17))
             .x_labels(5)
-            .x_label_formatter(&|x| format!("{x:.2}"))
+            .x_label_formatter(&|x| format!("{x:.1}"))
             .x_desc("normalized score")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
@@ -495,7 +528,10 @@ fn draw_intervals<DB: DrawingBackend>(
             let c = colors.of(s);
             let e = finite(&e[k]);
             let mut bar = Rectangle::new(
-                [(e.lo, SegmentValue::Exact(i)), (e.hi, SegmentValue::Exact(i + 1))],
+                [
+                    (e.lo, SegmentValue::Exact(i)),
+                    (e.hi, SegmentValue::Exact(i + 1)),
+                ],
                 c.mix(0.55).filled(),
             );
             bar.set_margin(10, 10, 0, 0);
@@ -510,26 +546,6 @@ fn draw_intervals<DB: DrawingBackend>(
             tick.set_margin(6, 6, 0, 0);
             chart.draw_series([bar, tick]).plot()?;
         }
-        if k == 0 {
-            // Series names, aligned with the rows of the first panel.
-            let (_, ph) = panel.dim_in_pixel();
-            let top = 12 + 30; // margin + caption
-            let plot_h = ph as i32 - top - 12 - 44;
-            for (i, (s, _)) in finals.iter().enumerate() {
-                let y = top + ((i as f64 + 0.5) * plot_h as f64 / n.max(1) as f64) as i32;
-                let mut label = s.label();
-                if label.chars().count() > 40 {
-                    label = label.chars().take(39).collect::<String>() + "…";
-                }
-                labels_area
-                    .draw(&Text::new(
-                        label,
-                        (10, y - 9),
-                        (FONT, 17).into_font().color(&colors.of(s)),
-                    ))
-                    .plot()?;
-            }
-        }
     }
     root.present().plot()
 }
@@ -541,7 +557,10 @@ fn variant_axis(variants: &[String]) -> (String, Vec<String>) {
         .and_then(|v| v.split_once('=').map(|(k, _)| k.to_string()));
     match key {
         Some(k) if variants.iter().all(|v| v.starts_with(&format!("{k}="))) => {
-            let vals = variants.iter().map(|v| v[k.len() + 1..].to_string()).collect();
+            let vals = variants
+                .iter()
+                .map(|v| v[k.len() + 1..].to_string())
+                .collect();
             (k, vals)
         }
         _ => ("variant".to_string(), variants.to_vec()),
@@ -567,7 +586,9 @@ fn sort_variants(v: &mut [String]) {
 fn ablation_agents(a: &Analysis) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in &a.series {
-        m.entry(s.agent.clone()).or_default().push(s.variant.clone());
+        m.entry(s.agent.clone())
+            .or_default()
+            .push(s.variant.clone());
     }
     m.retain(|_, v| v.len() >= 2);
     m
@@ -660,7 +681,7 @@ fn draw_ablation<DB: DrawingBackend>(
             .margin(10)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d((0..nv.max(1)).into_segmented(), 0f64..y_hi)
+            .build_cartesian_2d((0..(nv - 1).max(0)).into_segmented(), 0f64..y_hi)
             .plot()?;
         let fmt_x = |x: &SegmentValue<i32>| match x {
             SegmentValue::CenterOf(i) => values.get(*i as usize).cloned().unwrap_or_default(),
@@ -707,7 +728,10 @@ fn draw_ablation<DB: DrawingBackend>(
                 }))
                 .plot()?;
             chart
-                .draw_series(line.iter().map(|p| Circle::new(p.clone(), 4, color.filled())))
+                .draw_series(
+                    line.iter()
+                        .map(|p| Circle::new(p.clone(), 4, color.filled())),
+                )
                 .plot()?;
         }
     }
@@ -755,9 +779,13 @@ pub fn render(a: &Analysis, dir: &Path) -> Result<Vec<String>> {
     both!(dir, "intervals", (1400, ih.max(260)), written, |root| {
         draw_intervals(&root, a, &colors)
     });
-    both!(dir, "performance_profile", (900, 520 + lh), written, |root| {
-        draw_profile(&root, a, &colors)
-    });
+    both!(
+        dir,
+        "performance_profile",
+        (900, 520 + lh),
+        written,
+        |root| { draw_profile(&root, a, &colors) }
+    );
     if !ablation_agents(a).is_empty() {
         let panels = a.tasks.len() + 1;
         let cols = panels.clamp(1, 3);

@@ -3,8 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, anyhow, bail};
 use polars::prelude::*;
+
+/// `anyhow`'s `with_context` under another name (polars' prelude has a
+/// `PolarsContext` trait with the same method names).
+trait Ctx<T> {
+    fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Ctx<T> for std::result::Result<T, E> {
+    fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T> {
+        self.map_err(|e| anyhow::Error::new(e).context(f()))
+    }
+}
 
 /// Columns of the long-format results table, in order.
 pub const COLUMNS: [&str; 9] = [
@@ -76,10 +88,9 @@ pub fn find_eval_csvs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).with_context(|| format!("reading directory {}", d.display()))?;
+        let entries = std::fs::read_dir(&d).ctx(|| format!("reading directory {}", d.display()))?;
         for e in entries {
-            let e = e.with_context(|| format!("reading directory {}", d.display()))?;
+            let e = e.ctx(|| format!("reading directory {}", d.display()))?;
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -95,12 +106,12 @@ pub fn find_eval_csvs(dir: &Path) -> Result<Vec<PathBuf>> {
 fn scan(path: &Path) -> Result<LazyFrame> {
     let s = path
         .to_str()
-        .with_context(|| format!("{}: path is not UTF-8", path.display()))?;
+        .ok_or_else(|| anyhow!("{}: path is not UTF-8", path.display()))?;
     LazyCsvReader::new(PlRefPath::new(s))
         .with_has_header(true)
         .with_infer_schema_length(None)
         .finish()
-        .with_context(|| format!("{}: cannot read as CSV", path.display()))
+        .ctx(|| format!("{}: cannot read as CSV", path.display()))
 }
 
 fn f64_col(name: &str) -> Expr {
@@ -168,14 +179,14 @@ fn results_frame(path: &Path, lf: LazyFrame, names: &[String]) -> Result<LazyFra
 fn column_names(path: &Path, lf: &mut LazyFrame) -> Result<Vec<String>> {
     let schema = lf
         .collect_schema()
-        .with_context(|| format!("{}: cannot read as CSV", path.display()))?;
+        .ctx(|| format!("{}: cannot read as CSV", path.display()))?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
 fn collect_one(path: &Path, lf: LazyFrame) -> Result<DataFrame> {
     let df = lf
         .collect()
-        .with_context(|| format!("{}: malformed results CSV", path.display()))?;
+        .ctx(|| format!("{}: malformed results CSV", path.display()))?;
     for c in ["agent", "env", "env_step", "seed"] {
         let s = df.column(c)?;
         if s.null_count() > 0 {
@@ -215,12 +226,13 @@ fn concat_frames(frames: Vec<(&PathBuf, LazyFrame)>) -> Result<DataFrame> {
     let all = concat(lfs, UnionArgs::default()).and_then(|lf| lf.collect());
     match all {
         Ok(df) => {
-            for c in ["agent", "env", "env_step", "seed"] {
-                if df.column(c)?.null_count() > 0 {
-                    // Find the file with the empty value.
-                    for (p, lf) in frames {
-                        collect_one(p, lf)?;
-                    }
+            let has_nulls = ["agent", "env", "env_step", "seed"]
+                .iter()
+                .any(|c| df.column(c).is_ok_and(|s| s.null_count() > 0));
+            if has_nulls {
+                // Find the file with the empty value.
+                for (p, lf) in frames {
+                    collect_one(p, lf)?;
                 }
             }
             Ok(df)
@@ -229,7 +241,7 @@ fn concat_frames(frames: Vec<(&PathBuf, LazyFrame)>) -> Result<DataFrame> {
             for (p, lf) in frames {
                 collect_one(p, lf)?;
             }
-            Err(e).context("concatenating results")
+            Err(e).ctx(|| "concatenating results".to_string())
         }
     }
 }
@@ -251,7 +263,7 @@ pub fn load_reference(path: &Path) -> Result<DataFrame> {
         let task = path
             .file_stem()
             .and_then(|s| s.to_str())
-            .with_context(|| format!("{}: no task name in the file name", path.display()))?;
+            .ok_or_else(|| anyhow!("{}: no task name in the file name", path.display()))?;
         let agent = path
             .parent()
             .and_then(|p| p.file_name())
@@ -267,7 +279,9 @@ pub fn load_reference(path: &Path) -> Result<DataFrame> {
         lf.select([
             lit(agent).alias("agent"),
             lit(task).alias("env"),
-            f64_col("step").strict_cast(DataType::Int64).alias("env_step"),
+            f64_col("step")
+                .strict_cast(DataType::Int64)
+                .alias("env_step"),
             opt("reward", "episode_reward"),
             opt("success", "episode_success"),
             f64_col("seed").strict_cast(DataType::Int64),
@@ -289,17 +303,17 @@ fn strs(df: &DataFrame, c: &str) -> Result<Vec<String>> {
     Ok(df
         .column(c)?
         .str()?
-        .into_iter()
+        .iter()
         .map(|v| v.unwrap_or("").to_string())
         .collect())
 }
 
 fn i64s(df: &DataFrame, c: &str) -> Result<Vec<Option<i64>>> {
-    Ok(df.column(c)?.i64()?.into_iter().collect())
+    Ok(df.column(c)?.i64()?.iter().collect())
 }
 
 fn f64s(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df.column(c)?.f64()?.into_iter().collect())
+    Ok(df.column(c)?.f64()?.iter().collect())
 }
 
 /// Converts a long-format table ([`COLUMNS`]) into records.
@@ -340,19 +354,18 @@ pub fn export(df: &mut DataFrame, out: &Path) -> Result<()> {
     };
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating directory {}", parent.display()))?;
+            .ctx(|| format!("creating directory {}", parent.display()))?;
     }
-    let file =
-        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let file = std::fs::File::create(out).ctx(|| format!("cannot write {}", out.display()))?;
     match kind {
         "csv" => CsvWriter::new(file)
             .include_header(true)
             .finish(df)
-            .with_context(|| format!("writing {}", out.display()))?,
+            .ctx(|| format!("writing {}", out.display()))?,
         _ => {
             ParquetWriter::new(file)
                 .finish(df)
-                .with_context(|| format!("writing {}", out.display()))?;
+                .ctx(|| format!("writing {}", out.display()))?;
         }
     }
     Ok(())

@@ -142,7 +142,11 @@ fn percentile_sorted(s: &[f64], q: f64) -> f64 {
     // numpy's lerp: a + (b - a) * t, mirrored for t >= 0.5.
     let (a, b) = (s[lo], s[hi]);
     let d = b - a;
-    if t >= 0.5 { b - d * (1.0 - t) } else { a + d * t }
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
 }
 
 fn flatten(m: &[Vec<f64>]) -> Vec<f64> {
@@ -264,7 +268,11 @@ impl Bootstrap {
             let mut rng = Rng::new(self.seed, rep as u64);
             let sample: Vec<Vec<f64>> = m
                 .iter()
-                .map(|runs| (0..runs.len()).map(|_| runs[rng.below(runs.len())]).collect())
+                .map(|runs| {
+                    (0..runs.len())
+                        .map(|_| runs[rng.below(runs.len())])
+                        .collect()
+                })
                 .collect();
             f(&sample)
         };
