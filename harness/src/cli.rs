@@ -169,6 +169,12 @@ pub struct SlurmArgs {
     /// Slurm partition.
     #[arg(long)]
     pub partition: Option<String>,
+    /// Tables (summary.csv), figures (PNG, SVG) and index.html for a results
+    /// directory: per-task learning curves with 95% CIs, rliable aggregates
+    /// (IQM, median, mean, optimality gap), performance profiles, ablations.
+    Report(crate::report::ReportArgs),
+    /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
+    Export(crate::report::ExportArgs),
 }
 
 /// `ctrlbench env ...`

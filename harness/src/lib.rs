@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod run;
 pub mod sweep;
+pub mod report;
 
 /// The project directory (holding `scripts/`, `configs/`): `$CTRLBENCH_HOME`
 /// if set, else the source checkout this binary was built from.

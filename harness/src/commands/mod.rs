@@ -19,6 +19,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train(&a),
         Command::Sweep(a) => sweep(&a),
         Command::Slurm(a) => slurm(&a),
+        Command::Report(a) => report(&a),
+        Command::Export(a) => export(&a),
     }
 }
 
@@ -82,6 +84,23 @@ fn rollout(a: &RolloutArgs) -> Result<()> {
         a.task,
         a.out.display()
     );
+    Ok(())
+}
+
+fn report(a: &crate::report::ReportArgs) -> Result<()> {
+    let out = crate::report::report(a)?;
+    println!(
+        "{} evaluation rows -> {}/index.html, summary.csv, profile.csv, figures/{{{}}}.{{png,svg}}",
+        out.rows,
+        out.dir.display(),
+        out.figures.join(",")
+    );
+    Ok(())
+}
+
+fn export(a: &crate::report::ExportArgs) -> Result<()> {
+    let rows = crate::report::export(a)?;
+    println!("{rows} rows -> {}", a.out.display());
     Ok(())
 }
 
