@@ -76,6 +76,12 @@ pub enum Command {
     ///   ctrlbench slurm configs/experiments/quickstart.yaml --out job.sbatch --shards 8 --budget short
     #[command(verbatim_doc_comment)]
     Slurm(SlurmArgs),
+    /// Tables (summary.csv), figures (PNG, SVG) and index.html for a results
+    /// directory: per-task learning curves with 95% CIs, rliable aggregates
+    /// (IQM, median, mean, optimality gap), performance profiles, ablations.
+    Report(crate::report::ReportArgs),
+    /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
+    Export(crate::report::ExportArgs),
 }
 
 /// Arguments of `ctrlbench train`.
@@ -169,12 +175,6 @@ pub struct SlurmArgs {
     /// Slurm partition.
     #[arg(long)]
     pub partition: Option<String>,
-    /// Tables (summary.csv), figures (PNG, SVG) and index.html for a results
-    /// directory: per-task learning curves with 95% CIs, rliable aggregates
-    /// (IQM, median, mean, optimality gap), performance profiles, ablations.
-    Report(crate::report::ReportArgs),
-    /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
-    Export(crate::report::ExportArgs),
 }
 
 /// `ctrlbench env ...`

@@ -4,9 +4,9 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod report;
 pub mod run;
 pub mod sweep;
-pub mod report;
 
 /// The project directory (holding `scripts/`, `configs/`): `$CTRLBENCH_HOME`
 /// if set, else the source checkout this binary was built from.
