@@ -26,6 +26,7 @@ run: setup
 	$(CARGO) run --release -q -p ctrlbench -- envs
 	$(CARGO) run --release -q -p ctrlbench -- bench env --task cartpole-swingup --steps 20000
 	$(CARGO) run --release -q -p ctrlbench -- sweep configs/experiments/quickstart.yaml --budget smoke
+	$(CARGO) run --release -q -p ctrlbench -- report results/quickstart
 
 test: setup
 	$(CARGO) test --release --workspace --no-fail-fast
