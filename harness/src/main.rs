@@ -1,6 +1,12 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Die quietly on a closed pipe (`ctrlbench envs | head`) like other
+    // command-line tools, instead of panicking in println!.
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = harness::cli::Cli::parse();
     // MuJoCo's warnings (e.g. deprecated model attributes) go to the console
     // only, not to a MUJOCO_LOG.TXT in the working directory.
