@@ -104,6 +104,20 @@ pub trait Agent: Send {
         episode_end: bool,
     ) -> Result<(), AgentError>;
 
+    /// One gradient update of everything the agent learns, on a batch drawn
+    /// from `buffer`, outside the agent's own schedule (benchmarks). Returns
+    /// `false` for agents that do not learn. Afterwards the agent acts with
+    /// its learned policy (no more seed-phase random actions).
+    fn train_step(&mut self, _buffer: &ReplayBuffer) -> Result<bool, AgentError> {
+        Ok(false)
+    }
+
+    /// Gradient updates per agent step at the configured update-to-data
+    /// ratio, averaged over training (benchmark projections).
+    fn updates_per_agent_step(&self) -> f64 {
+        0.0
+    }
+
     /// Training metrics for train.csv (e.g. losses). Return the same names
     /// every time; use `f64::NAN` for "not yet available" (written empty).
     fn metrics(&self) -> Vec<(String, f64)> {
@@ -148,4 +162,25 @@ pub fn load_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T, Agent
         source,
     })?;
     serde_json::from_slice(&text).map_err(|e| AgentError::Other(format!("{}: {e}", path.display())))
+}
+
+/// Serde for `f64` metrics that may be NaN ("not yet available"): JSON has
+/// no NaN, so it is written as `null` and read back as NaN. Use with
+/// `#[serde(with = "crate::agent::nan_as_null")]`.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes NaN as `null`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    /// Reads `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }

@@ -64,6 +64,35 @@ impl DeviceChoice {
     }
 }
 
+/// Intra-op threads libtorch uses for CPU kernels in the threads that run
+/// agents (see [`apply_torch_threads`]). 0 means libtorch's own default.
+static TORCH_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// Sets the intra-op thread count that [`apply_torch_threads`] installs.
+///
+/// The agents' networks are small (a few 256–512-wide layers, batches of
+/// 256–512): one thread per run is fastest when runs share the machine, and
+/// several runs in parallel (`sweep --jobs`) scale better than threads
+/// within one run. 0 keeps libtorch's default (one thread per core).
+pub fn set_torch_threads(n: usize) {
+    TORCH_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The intra-op thread count set with [`set_torch_threads`] (default 1).
+pub fn torch_threads() -> usize {
+    TORCH_THREADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Applies [`torch_threads`] to the calling thread. libtorch's OpenMP thread
+/// count is a per-thread setting, so each thread that runs an agent calls
+/// this before its first tensor operation.
+pub fn apply_torch_threads() {
+    let n = torch_threads();
+    if n > 0 {
+        tch::set_num_threads(n as i32);
+    }
+}
+
 /// Version of the libtorch build linked (e.g. `2.11.0+cu130`).
 pub fn libtorch_version() -> &'static str {
     env!("CTRLBENCH_LIBTORCH_VERSION")

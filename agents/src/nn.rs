@@ -255,21 +255,35 @@ impl EnsembleMlp {
     /// Evaluates every member: `x` is `[B, in]` (the same input for all
     /// members) or `[K, B, in]`; the result is `[K, B, out]`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_layers(x, self.k, |t| t.shallow_clone())
+    }
+
+    /// Evaluates only the members `members` (indices into the ensemble, in
+    /// that order): `x` is `[B, in]` or `[M, B, in]`; the result is
+    /// `[M, B, out]`. Used where an algorithm samples a few members (e.g.
+    /// REDQ-style "2 random critics") so the others cost nothing.
+    pub fn forward_members(&self, x: &Tensor, members: &[i64]) -> Tensor {
+        let idx = Tensor::from_slice(members).to_device(x.device());
+        self.forward_layers(x, members.len() as i64, |t| t.index_select(0, &idx))
+    }
+
+    fn forward_layers(&self, x: &Tensor, k: i64, pick: impl Fn(&Tensor) -> Tensor) -> Tensor {
         let mut h = if x.dim() == 2 {
-            x.unsqueeze(0).expand([self.k, -1, -1], false)
+            x.unsqueeze(0).expand([k, -1, -1], false)
         } else {
             x.shallow_clone()
         };
         let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
-            h = l.bias.baddbmm(&h, &l.weight, 1.0, 1.0);
+            h = pick(&l.bias).baddbmm(&h, &pick(&l.weight), 1.0, 1.0);
             if let Some((gamma, beta)) = &l.norm {
+                let (gamma, beta) = (pick(gamma), pick(beta));
                 let last = *h
                     .size()
                     .last()
                     .expect("ensemble activations have a last dim");
-                h = h.layer_norm([last], None::<&Tensor>, None::<&Tensor>, 1e-5, false) * gamma
-                    + beta;
+                h = h.layer_norm([last], None::<&Tensor>, None::<&Tensor>, 1e-5, false) * &gamma
+                    + &beta;
             }
             if i + 1 < n {
                 h = self.activation.apply(&h);
@@ -499,6 +513,7 @@ mod tests {
 
     #[test]
     fn mlp_shapes_and_layer_norm() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let mlp = Mlp::new(&vs.root(), 5, 3, &MlpSpec::normed_mish(&[16, 16]));
         let y = mlp.forward(&Tensor::randn([7, 5], (Kind::Float, Device::Cpu)));
@@ -509,6 +524,7 @@ mod tests {
 
     #[test]
     fn ensemble_members_equal_separate_networks() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let spec = MlpSpec::normed_mish(&[8]);
@@ -532,7 +548,22 @@ mod tests {
     }
 
     #[test]
+    fn ensemble_subset_equals_the_members_of_the_full_pass() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let ens = EnsembleMlp::new(&vs.root(), 5, 4, 2, &MlpSpec::normed_mish(&[8]));
+        let x = Tensor::randn([6, 4], (Kind::Float, Device::Cpu));
+        let all = ens.forward(&x);
+        let some = ens.forward_members(&x, &[3, 0]);
+        assert_eq!(some.size(), vec![2, 6, 2]);
+        let diff = (some - Tensor::stack(&[all.get(3), all.get(0)], 0)).abs().max();
+        assert!(diff.double_value(&[]) < 1e-6);
+    }
+
+    #[test]
     fn orthogonal_ensemble_weights_are_orthogonal() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let spec = MlpSpec {
             init: WeightInit::Orthogonal,
@@ -609,6 +640,7 @@ mod tests {
 
     #[test]
     fn squashed_gaussian_log_prob_is_a_density() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // Integrate p(a) over a in (-1, 1) numerically: it must be 1, and
         // log p must match the change of variables computed by finite
         // differences of the pre-tanh Gaussian's CDF.

@@ -30,6 +30,12 @@ fn check<T: DeserializeOwned>(text: &str) -> Result<(), serde_yaml::Error> {
 /// All registered agents.
 pub static AGENTS: &[AgentEntry] = &[
     AgentEntry {
+        name: "dcwm",
+        about: "DCWM / DC-MPC: discrete codebook world model + MPPI planning (Scannell et al. 2025)",
+        make: |init| Ok(Box::new(crate::dcwm::Dcwm::new(init)?)),
+        check_yaml: check::<crate::dcwm::DcwmConfig>,
+    },
+    AgentEntry {
         name: "random",
         about: "uniform random actions in [-1, 1] (baseline, test agent)",
         make: |init| Ok(Box::new(crate::random::RandomAgent::new(init)?)),
@@ -122,7 +128,7 @@ mod tests {
     fn unknown_agent_suggests_close_names() {
         let e = find("randm").err().unwrap().to_string();
         assert!(e.contains("did you mean 'random'"), "{e}");
-        assert!(e.contains("known agents: random, sac, scripted"), "{e}");
+        assert!(e.contains("known agents: dcwm, random, sac, scripted"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,40 @@ pub fn derive_seed(seed: u64, stream: &str) -> u64 {
     splitmix64(&mut h)
 }
 
+/// libtorch's random generators are process-wide. Code that seeds them and
+/// draws (parameter initialisation, on-device noise) holds this lock, so
+/// agents running in parallel threads (`sweep --jobs`) stay reproducible.
+pub static TORCH_RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A reproducible stream of libtorch random draws: each draw reseeds
+/// libtorch's generators (CPU and CUDA) from this stream's seed and a counter,
+/// under [`TORCH_RNG_LOCK`]. Noise generated on the device (Gumbel samples,
+/// MPPI proposals) then depends only on the agent's seed and on how many
+/// draws it made, not on other agents in the process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TorchStream {
+    seed: u64,
+    draws: u64,
+}
+
+impl TorchStream {
+    /// A stream for `seed`.
+    pub fn new(seed: u64) -> Self {
+        TorchStream { seed, draws: 0 }
+    }
+
+    /// Runs `f` (which draws with libtorch's generators) after seeding them
+    /// for this stream's next draw.
+    pub fn draw<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let _guard = TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.seed ^ self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.draws += 1;
+        // Non-negative 63-bit seed (libtorch takes an i64).
+        tch::manual_seed((splitmix64(&mut s) >> 1) as i64);
+        f()
+    }
+}
+
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {

@@ -16,7 +16,6 @@
 //! noise) comes from the agent's seed, so a run on the CPU is reproducible.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn, nn::Module};
@@ -27,7 +26,7 @@ use crate::nn::{
     Activation, Adam, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit, copy_params,
     polyak_update,
 };
-use crate::rng::{Rng, derive_seed};
+use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
 
 /// SAC hyperparameters (defaults: CleanRL `sac_continuous_action.py`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,10 +97,6 @@ impl Default for SacConfig {
     }
 }
 
-/// libtorch's parameter initialisation draws from a process-wide generator;
-/// agents built in parallel (sweeps) take turns so each is seeded exactly.
-static INIT_LOCK: Mutex<()> = Mutex::new(());
-
 /// The soft TD target `r + d (min_i Q̄_i(s', a') − α log π(a'|s'))` with
 /// `d = γ^n` (0 after a terminal state: no bootstrap through termination;
 /// a time limit keeps `d > 0`).
@@ -123,10 +118,14 @@ struct SacState {
     explore_rng: Rng,
     sample_rng: Rng,
     noise_rng: Rng,
+    #[serde(with = "crate::agent::nan_as_null")]
     critic_loss: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
     actor_loss: f64,
     alpha: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
     entropy: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
     q_mean: f64,
 }
 
@@ -200,7 +199,8 @@ impl Sac {
             activation: Activation::Relu,
             init: WeightInit::Default,
         };
-        let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // libtorch's initialisation draws from its process-wide generator.
+        let _guard = TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(derive_seed(seed, "sac/init") as i64);
         let actor_vs = nn::VarStore::new(device);
         let actor = Mlp::new(&actor_vs.root(), obs_dim, 2 * act_dim, &spec);
@@ -415,6 +415,22 @@ impl Agent for Sac {
         Ok(())
     }
 
+    fn train_step(&mut self, buffer: &ReplayBuffer) -> Result<bool, AgentError> {
+        self.state.env_step = self.state.env_step.max(self.cfg.learning_starts);
+        let batch = buffer.sample_nstep(
+            self.cfg.batch_size,
+            self.cfg.n_step,
+            self.cfg.gamma as f32,
+            &mut self.state.sample_rng,
+        )?;
+        self.update_on(&batch);
+        Ok(true)
+    }
+
+    fn updates_per_agent_step(&self) -> f64 {
+        self.cfg.utd as f64
+    }
+
     fn metrics(&self) -> Vec<(String, f64)> {
         let s = &self.state;
         vec![
@@ -518,6 +534,19 @@ mod tests {
         // And they keep learning identically after the reload.
         let bt = batch(16, 5, 2, 100);
         assert_eq!(a.update_on(&bt), c.update_on(&bt));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn checkpoint_before_learning_loads() {
+        // Metrics are NaN until the first update; the checkpoint still loads.
+        let a = Sac::with_config(tiny(), 3, 1, Device::Cpu, 2).unwrap();
+        let dir = std::env::temp_dir().join(format!("ctrlbench-sac0-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        a.save(&dir).unwrap();
+        let mut b = Sac::with_config(tiny(), 3, 1, Device::Cpu, 3).unwrap();
+        b.load(&dir).unwrap();
+        assert!(b.state.critic_loss.is_nan());
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -250,3 +250,230 @@ pub fn bench_env(
         dm_control: None,
     })
 }
+
+/// Results of `ctrlbench bench agent`.
+#[derive(Debug, Clone)]
+pub struct AgentBench {
+    /// Agent name.
+    pub agent: String,
+    /// Task name.
+    pub task: String,
+    /// libtorch device used.
+    pub device: String,
+    /// Median time of one gradient update (ms), if the agent learns.
+    pub update_ms: Option<Stats>,
+    /// Time of one `act` in training mode (ms): planning for planners.
+    pub act_ms: Stats,
+    /// Time of one environment step of the protocol env (ms), action repeat included.
+    pub env_ms: Stats,
+    /// Env steps per second of the measured training loop (act, env step,
+    /// buffer, updates at the agent's UTD ratio).
+    pub loop_env_steps_per_s: f64,
+    /// Gradient updates per agent step in that loop.
+    pub updates_per_agent_step: f64,
+    /// Env steps per agent step (action repeat).
+    pub action_repeat: u64,
+}
+
+/// Median and spread of repeated timings, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Median.
+    pub median: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl Stats {
+    /// Summarises samples (ms); `samples` must not be empty.
+    pub fn of(samples: &mut [f64]) -> Stats {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Stats {
+            median: at(0.5),
+            p10: at(0.1),
+            p90: at(0.9),
+        }
+    }
+}
+
+impl AgentBench {
+    /// Hours per 1M env steps projected from the component medians.
+    pub fn projected_hours_from_parts(&self) -> f64 {
+        let per_agent_step = self.act_ms.median
+            + self.env_ms.median
+            + self.updates_per_agent_step * self.update_ms.map_or(0.0, |u| u.median);
+        1e6 / self.action_repeat as f64 * per_agent_step / 3.6e6
+    }
+
+    /// Hours per 1M env steps at the measured training-loop speed.
+    pub fn projected_hours_from_loop(&self) -> f64 {
+        1e6 / self.loop_env_steps_per_s / 3600.0
+    }
+}
+
+/// What `bench_agent` measures and how much.
+#[derive(Debug, Clone)]
+pub struct AgentBenchOptions {
+    /// Env steps of uniform random data put in the buffer first.
+    pub fill_steps: u64,
+    /// Timed gradient updates.
+    pub updates: usize,
+    /// Timed `act` calls.
+    pub acts: usize,
+    /// Agent steps of the timed training loop.
+    pub loop_steps: usize,
+    /// Seed of env, agent and random data.
+    pub seed: u64,
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Measures an agent's update, act and training-loop speed on a task.
+pub fn bench_agent(
+    agent_name: &str,
+    task: &str,
+    agent_config: &serde_yaml::Value,
+    device: agents::DeviceChoice,
+    opts: &AgentBenchOptions,
+) -> Result<AgentBench> {
+    use agents::Mode;
+    let tch_device = device.resolve()?;
+    agents::apply_torch_threads();
+    let mut env = envs::benchmark_env(task, opts.seed)?;
+    let spec = env.spec().clone();
+    let repeat = envs::DMC_PROTOCOL.action_repeat as u64;
+    let mut agent = agents::make(
+        agent_name,
+        &spec,
+        agent_config,
+        tch_device,
+        agents::rng::derive_seed(opts.seed, "agent"),
+    )?;
+    let (obs_dim, act_dim) = (spec.obs_dim(), spec.action_dim());
+    let agent_steps = (opts.fill_steps / repeat) as usize + opts.loop_steps + opts.acts + 2;
+    let mut buffer = agents::ReplayBuffer::new(obs_dim, act_dim, agent_steps * 2 + 16)?;
+    let mut rng = agents::Rng::new(agents::rng::derive_seed(opts.seed, "bench"));
+    let mut obs = vec![0.0f64; obs_dim];
+    let mut obs32 = vec![0.0f32; obs_dim];
+    let mut action64 = vec![0.0f64; act_dim];
+    let to32 = |o: &[f64], out: &mut [f32]| {
+        for (d, s) in out.iter_mut().zip(o) {
+            *d = *s as f32;
+        }
+    };
+    let mut episode = 0u64;
+    let mut reset = |env: &mut Box<dyn envs::Env>,
+                     buffer: &mut agents::ReplayBuffer,
+                     obs: &mut [f64],
+                     obs32: &mut [f32]|
+     -> Result<()> {
+        env.reset_into(Some(opts.seed + episode), obs)?;
+        episode += 1;
+        to32(obs, obs32);
+        buffer.start_episode(obs32);
+        Ok(())
+    };
+    // One environment step with `action`, recorded in the buffer; the time of
+    // the env step alone is returned.
+    let step = |env: &mut Box<dyn envs::Env>,
+                    buffer: &mut agents::ReplayBuffer,
+                    action: &[f32],
+                    obs: &mut [f64],
+                    obs32: &mut [f32],
+                    action64: &mut [f64]|
+     -> Result<(bool, f64)> {
+        for (d, &a) in action64.iter_mut().zip(action) {
+            *d = f64::from(a).clamp(-1.0, 1.0);
+        }
+        let t0 = Instant::now();
+        let t = env.step_into(action64, obs)?;
+        let env_ms = ms(t0);
+        to32(obs, obs32);
+        buffer.push(action, t.reward as f32, t.terminated, t.truncated, obs32)?;
+        Ok((t.done(), env_ms))
+    };
+
+    // Random data.
+    reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+    for _ in 0..opts.fill_steps / repeat {
+        let a: Vec<f32> = (0..act_dim).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+        let (done, _) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        if done {
+            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+        }
+    }
+
+    // Updates (two untimed warm-ups).
+    let learns = agent.train_step(&buffer)?;
+    let update_ms = if learns {
+        agent.train_step(&buffer)?;
+        let bar = indicatif::ProgressBar::new(opts.updates as u64).with_message("updates");
+        let mut t = Vec::with_capacity(opts.updates);
+        for _ in 0..opts.updates {
+            let t0 = Instant::now();
+            agent.train_step(&buffer)?;
+            t.push(ms(t0));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Some(Stats::of(&mut t))
+    } else {
+        None
+    };
+
+    // Acting (training mode), on the states it visits.
+    agent.begin_episode(Mode::Explore);
+    let _ = agent.act(&obs32, Mode::Explore)?;
+    let mut act_t = Vec::with_capacity(opts.acts);
+    let mut env_t = Vec::with_capacity(opts.acts);
+    for _ in 0..opts.acts {
+        let t0 = Instant::now();
+        let a = agent.act(&obs32, Mode::Explore)?;
+        act_t.push(ms(t0));
+        let (done, e) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        env_t.push(e);
+        if done {
+            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+            agent.begin_episode(Mode::Explore);
+        }
+    }
+
+    // The training loop at the agent's UTD ratio.
+    let utd = if learns {
+        agent.updates_per_agent_step()
+    } else {
+        0.0
+    };
+    let mut owed = 0.0f64;
+    let t0 = Instant::now();
+    for _ in 0..opts.loop_steps {
+        let a = agent.act(&obs32, Mode::Explore)?;
+        let (done, _) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        owed += utd;
+        while owed >= 1.0 {
+            agent.train_step(&buffer)?;
+            owed -= 1.0;
+        }
+        if done {
+            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+            agent.begin_episode(Mode::Explore);
+        }
+    }
+    let loop_s = t0.elapsed().as_secs_f64().max(1e-9);
+    Ok(AgentBench {
+        agent: agent_name.to_string(),
+        task: spec.name.clone(),
+        device: format!("{tch_device:?}").to_lowercase(),
+        update_ms,
+        act_ms: Stats::of(&mut act_t),
+        env_ms: Stats::of(&mut env_t),
+        loop_env_steps_per_s: (opts.loop_steps as u64 * repeat) as f64 / loop_s,
+        updates_per_agent_step: utd,
+        action_repeat: repeat,
+    })
+}

@@ -15,6 +15,11 @@ pub struct Cli {
     /// More log output (or set CTRLBENCH_LOG=debug).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// libtorch intra-op threads per run on CPU (0: libtorch's default, one
+    /// per core). One is fastest for these small networks; use `sweep --jobs`
+    /// to fill the cores.
+    #[arg(long, global = true, default_value_t = 1, env = "CTRLBENCH_TORCH_THREADS")]
+    pub torch_threads: usize,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -225,6 +230,53 @@ pub enum BenchCommand {
     ///
     /// Example: ctrlbench bench env --task walker-walk --steps 20000 --threads 2 --dm-control
     Env(BenchEnvArgs),
+    /// Agent speed: gradient update time, act (planning) latency and the
+    /// env steps/s of a training loop, with hours per 1M env steps.
+    ///
+    /// Fills a replay buffer with --fill env steps of random actions, times
+    /// --updates gradient updates (world model + actor-critic for DCWM) and
+    /// --acts training-mode actions on visited states, then runs --loop-steps
+    /// agent steps of a training loop (act, env step, buffer, updates at the
+    /// agent's UTD ratio). The agent's config is its defaults for the task
+    /// plus --set overrides. Use --torch-threads for libtorch's CPU threads.
+    ///
+    /// Examples:
+    ///   ctrlbench bench agent --agent sac --task walker-walk --device cpu
+    ///   ctrlbench bench agent --agent dcwm --task walker-walk --device cuda --updates 200
+    #[command(verbatim_doc_comment)]
+    Agent(BenchAgentArgs),
+}
+
+/// Arguments of `ctrlbench bench agent`.
+#[derive(Debug, Args)]
+pub struct BenchAgentArgs {
+    /// Agent name (see `ctrlbench agents`).
+    #[arg(long)]
+    pub agent: String,
+    /// Task name.
+    #[arg(long)]
+    pub task: String,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Override an agent setting (`batch_size=256` or `dcwm.batch_size=256`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Env steps of random data in the buffer before timing.
+    #[arg(long, default_value_t = 10_000)]
+    pub fill: u64,
+    /// Timed gradient updates.
+    #[arg(long, default_value_t = 50)]
+    pub updates: usize,
+    /// Timed actions.
+    #[arg(long, default_value_t = 50)]
+    pub acts: usize,
+    /// Agent steps of the timed training loop.
+    #[arg(long, default_value_t = 100)]
+    pub loop_steps: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Arguments of `ctrlbench bench env`.

@@ -166,6 +166,47 @@ pub fn agent_defaults(agent: &str) -> Result<Value> {
     })
 }
 
+/// An agent's defaults for one task: `configs/agents/<agent>.yaml` with the
+/// task's entry of `configs/agents/<agent>.tasks.yaml` (when that file
+/// exists) merged on top. Experiment and command-line overrides apply after.
+pub fn agent_task_defaults(agent: &str, defaults: &Value, task: &str) -> Result<Value> {
+    let path = configs_dir()
+        .join("agents")
+        .join(format!("{agent}.tasks.yaml"));
+    let mut cfg = defaults.clone();
+    if !path.exists() {
+        return Ok(cfg);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let tasks: BTreeMap<String, serde_yaml::Mapping> =
+        serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
+    if let Some(entry) = tasks.get(task) {
+        let (Value::Mapping(base), at) = (&mut cfg, line_of(&text, task)) else {
+            bail!("{}: the defaults of '{agent}' are not a mapping", path.display());
+        };
+        for (k, v) in entry {
+            let key = k.as_str().unwrap_or_default();
+            match base.get(k) {
+                Some(old) if same_kind(old, v) => {
+                    base.insert(k.clone(), v.clone());
+                }
+                Some(old) => bail!(
+                    "{}:{at}: {task}.{key} should be {}, got {}",
+                    path.display(),
+                    kind(old),
+                    kind(v)
+                ),
+                None => bail!(
+                    "{}:{at}: {task}: '{key}' is not a setting of agent '{agent}'",
+                    path.display()
+                ),
+            }
+        }
+    }
+    Ok(cfg)
+}
+
 /// Whether `new` may replace `old` (same YAML kind; integers where floats are).
 fn same_kind(old: &Value, new: &Value) -> bool {
     match (old, new) {
@@ -620,7 +661,7 @@ impl LoadedExperiment {
                             .replace(['/', ' '], "_")
                     });
                     let mut run = base.clone();
-                    let mut cfg = self.defaults[agent].clone();
+                    let mut cfg = agent_task_defaults(agent, &self.defaults[agent], task)?;
                     let all: Vec<Override> = set
                         .iter()
                         .chain(&variant_overrides)

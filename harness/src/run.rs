@@ -264,6 +264,7 @@ pub fn execute(
     write_atomic(&config_path, config_text.as_bytes())?;
 
     let tch_device = device.resolve()?;
+    agents::apply_torch_threads();
     let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train"))?;
     let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval"))?;
     let spec = env.spec().clone();

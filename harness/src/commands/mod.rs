@@ -3,18 +3,20 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs, SweepArgs,
+    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs, SweepArgs,
     TrainArgs,
 };
 use envs::Env;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    agents::set_torch_threads(cli.torch_threads);
     match cli.command {
         Command::Info => info(),
         Command::Envs => list_envs(),
         Command::Env(EnvCommand::Rollout(args)) => rollout(&args),
         Command::Bench(BenchCommand::Env(a)) => bench_env(&a),
+        Command::Bench(BenchCommand::Agent(a)) => bench_agent(&a),
         Command::Agents => list_agents(),
         Command::Train(a) => train(&a),
         Command::Sweep(a) => sweep(&a),
@@ -160,6 +162,73 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
     Ok(())
 }
 
+fn bench_agent(a: &BenchAgentArgs) -> Result<()> {
+    use crate::config::{RunSettings, agent_defaults, agent_task_defaults, apply_overrides};
+    let device = parse_device(&a.device)?;
+    let task = envs::find(&a.task)?.name.to_string();
+    let mut config = agent_task_defaults(&a.agent, &agent_defaults(&a.agent)?, &task)?;
+    let others: Vec<String> = agents::registry::names()
+        .into_iter()
+        .filter(|n| *n != a.agent)
+        .map(String::from)
+        .collect();
+    let mut run = RunSettings::default();
+    apply_overrides(
+        &a.agent,
+        &mut run,
+        &mut config,
+        &parse_overrides(&a.set)?,
+        &others,
+        true,
+    )?;
+    let opts = crate::bench::AgentBenchOptions {
+        fill_steps: a.fill,
+        updates: a.updates,
+        acts: a.acts,
+        loop_steps: a.loop_steps,
+        seed: a.seed,
+    };
+    tracing::info!(agent = %a.agent, task = %task, "measuring");
+    let r = crate::bench::bench_agent(&a.agent, &task, &config, device, &opts)?;
+    let fmt = |s: &crate::bench::Stats| {
+        format!(
+            "{:>10.2} ms median  (p10 {:.2}, p90 {:.2})",
+            s.median, s.p10, s.p90
+        )
+    };
+    println!("agent             {} on {} ({})", r.agent, r.task, r.device);
+    println!(
+        "torch threads     {}",
+        match agents::torch_threads() {
+            0 => "libtorch default".to_string(),
+            n => n.to_string(),
+        }
+    );
+    match &r.update_ms {
+        Some(u) => {
+            println!("update            {}", fmt(u));
+            println!("updates/s         {:>10.1}", 1e3 / u.median);
+        }
+        None => println!("update            (agent does not learn)"),
+    }
+    println!(
+        "act               {}  per agent step ({} env steps)",
+        fmt(&r.act_ms),
+        r.action_repeat
+    );
+    println!("env step          {}", fmt(&r.env_ms));
+    println!(
+        "training loop     {:>10.1} env steps/s  ({} updates per agent step)",
+        r.loop_env_steps_per_s, r.updates_per_agent_step
+    );
+    println!(
+        "per 1M env steps  {:>10.2} h at the loop's speed, {:.2} h from the medians",
+        r.projected_hours_from_loop(),
+        r.projected_hours_from_parts()
+    );
+    Ok(())
+}
+
 fn list_agents() -> Result<()> {
     for a in agents::AGENTS {
         println!("{:<12} {}", a.name, a.about);
@@ -194,7 +263,8 @@ fn train(a: &TrainArgs) -> Result<()> {
     use crate::config::{RunConfig, RunSettings, agent_defaults, apply_overrides};
     let device = parse_device(&a.device)?;
     let task = envs::find(&a.task)?.name.to_string();
-    let mut agent_config = agent_defaults(&a.agent)?;
+    let mut agent_config =
+        crate::config::agent_task_defaults(&a.agent, &agent_defaults(&a.agent)?, &task)?;
     let mut run = RunSettings {
         steps: a.steps,
         ..RunSettings::default()

@@ -1,0 +1,322 @@
+//! MPPI planning in a learned latent space (Williams et al. 2015; the
+//! variant of TD-MPC/TD-MPC2 that DCWM uses, `DCMPC.plan` in the official
+//! code).
+//!
+//! Each iteration scores `num_samples` action sequences of `plan_horizon`
+//! steps by their ρ-discounted predicted rewards plus a terminal value, keeps
+//! the `num_elites` best, and refits a Gaussian (mean, std clamped to
+//! `[min_std, max_std]`) with softmax weights `exp(temperature · (v − max v))`.
+//! `num_pi_trajs` of the sequences come from rolling out the policy prior.
+//! The mean is warm-started from the previous plan shifted by one step. The
+//! executed action is drawn from the elites with their softmax weights (or the
+//! mean's first action with `use_mppi_mean`).
+//!
+//! All samples go through each network in one batched pass; the noise of the
+//! whole plan is drawn before the loop, so the only device → host copy is the
+//! final action.
+
+use tch::{Kind, Tensor};
+
+/// What the planner needs from a world model and actor–critic.
+pub trait LatentModel {
+    /// Predicted rewards `[N]` for latents `[N, D]` and actions `[N, A]`.
+    fn reward(&self, z: &Tensor, a: &Tensor) -> Tensor;
+    /// Next latents `[N, D]` (planning propagation: the expected code).
+    fn next(&self, z: &Tensor, a: &Tensor) -> Tensor;
+    /// Policy prior actions `[N, A]` in [-1, 1], without noise.
+    fn policy(&self, z: &Tensor) -> Tensor;
+    /// Mean of the critics `members` at `(z, a)`: `[N]`.
+    fn value(&self, z: &Tensor, a: &Tensor, members: &[i64]) -> Tensor;
+}
+
+/// MPPI settings (DCMPCConfig's planning block).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MppiConfig {
+    /// Refinement iterations.
+    pub iterations: usize,
+    /// Action sequences scored per iteration (policy ones included).
+    pub num_samples: usize,
+    /// Sequences kept to refit the distribution.
+    pub num_elites: usize,
+    /// Sequences from the policy prior.
+    pub num_pi_trajs: usize,
+    /// Steps per sequence.
+    pub horizon: usize,
+    /// Lower clamp of the sampling std.
+    pub min_std: f64,
+    /// Upper clamp (and initial value) of the sampling std.
+    pub max_std: f64,
+    /// Softmax temperature on elite values.
+    pub temperature: f64,
+    /// Discount of predicted rewards inside the plan (DCWM uses ρ).
+    pub discount: f64,
+    /// Execute the mean's first action instead of sampling an elite.
+    pub use_mppi_mean: bool,
+}
+
+/// The random numbers of one plan, drawn together before the loop.
+#[derive(Debug)]
+pub struct PlanNoise {
+    /// Standard normals for the sampled sequences, `[iters, H, N − N_pi, A]`.
+    pub samples: Tensor,
+    /// Standard normals added to the policy prior's actions, one vector per
+    /// policy call shared by all its trajectories (as the official code's
+    /// `torch.normal(0, scale)` with a per-dimension scale): `[H, A]`.
+    pub prior: Tensor,
+    /// The same for the terminal action of each iteration's value: `[iters, A]`.
+    pub terminal: Tensor,
+    /// One uniform in [0, 1) choosing the executed elite.
+    pub choice: Tensor,
+    /// Standard normals of the exploration noise on the executed action, `[A]`.
+    pub explore: Tensor,
+    /// The two (or `q_sample_size`) critics averaged in each iteration's value.
+    pub critics: Vec<Vec<i64>>,
+}
+
+impl PlanNoise {
+    /// Draws the noise of one plan with libtorch's generator (call inside a
+    /// [`crate::rng::TorchStream::draw`]); `critics` come from the caller.
+    pub fn draw(
+        cfg: &MppiConfig,
+        act_dim: usize,
+        device: tch::Device,
+        critics: Vec<Vec<i64>>,
+    ) -> Self {
+        let (i, h, a) = (cfg.iterations as i64, cfg.horizon as i64, act_dim as i64);
+        let n = (cfg.num_samples - cfg.num_pi_trajs) as i64;
+        let opts = (Kind::Float, device);
+        PlanNoise {
+            samples: Tensor::randn([i, h, n, a], opts),
+            prior: Tensor::randn([h, a], opts),
+            terminal: Tensor::randn([i, a], opts),
+            choice: Tensor::rand([1], opts),
+            explore: Tensor::randn([a], opts),
+            critics,
+        }
+    }
+}
+
+/// Result of one plan.
+#[derive(Debug)]
+pub struct Plan {
+    /// The action to execute, `[A]`, still on the device.
+    pub action: Tensor,
+    /// The final mean `[H, A]` (next plan's warm start).
+    pub mean: Tensor,
+    /// The final std of the first step `[A]`.
+    pub std: Tensor,
+}
+
+fn noisy(a: Tensor, noise: &Tensor, std: f64) -> Tensor {
+    (a + noise * std).clamp(-1.0, 1.0)
+}
+
+/// The value of action sequences `[H, N, A]` from latent `z0` (`[1, D]`):
+/// `Σ_t ρ^t r̂_t + ρ^H · mean_{critics} Q(z_H, π(z_H) + noise)`, as
+/// `_single_estimate_value` in the official code.
+pub fn estimate_value(
+    model: &dyn LatentModel,
+    cfg: &MppiConfig,
+    z0: &Tensor,
+    actions: &Tensor,
+    terminal_noise: &Tensor,
+    prior_std: f64,
+    critics: &[i64],
+) -> Tensor {
+    let n = actions.size()[1];
+    let mut z = z0.expand([n, -1], false);
+    let mut g = Tensor::zeros([n], (Kind::Float, actions.device()));
+    let mut discount = 1.0;
+    for t in 0..cfg.horizon as i64 {
+        let a = actions.get(t);
+        g = g + model.reward(&z, &a) * discount;
+        z = model.next(&z, &a);
+        discount *= cfg.discount;
+    }
+    let a_h = noisy(model.policy(&z), terminal_noise, prior_std);
+    g + model.value(&z, &a_h, critics) * discount
+}
+
+/// Plans from the latent `z0` (`[1, D]`). `prev_mean` (`[H, A]`) warm-starts
+/// the mean shifted by one step; `prior_std` is the std of the noise on the
+/// policy prior's actions (the agent's current exploration noise, in training
+/// and evaluation alike, as the official code); `explore_std` > 0 adds
+/// exploration noise to the executed action.
+pub fn plan(
+    model: &dyn LatentModel,
+    cfg: &MppiConfig,
+    z0: &Tensor,
+    prev_mean: Option<&Tensor>,
+    noise: &PlanNoise,
+    prior_std: f64,
+    explore_std: f64,
+) -> Plan {
+    let device = z0.device();
+    let h = cfg.horizon as i64;
+    let n_pi = cfg.num_pi_trajs as i64;
+
+    // Policy-prior trajectories.
+    let mut prior = Vec::with_capacity(cfg.horizon);
+    if n_pi > 0 {
+        let mut z = z0.expand([n_pi, -1], false);
+        for t in 0..h {
+            let a = noisy(model.policy(&z), &noise.prior.get(t), prior_std);
+            if t + 1 < h {
+                z = model.next(&z, &a);
+            }
+            prior.push(a);
+        }
+    }
+    let prior = (n_pi > 0).then(|| Tensor::stack(&prior, 0));
+
+    let act_dim = noise.explore.size()[0];
+    let mut mean = Tensor::zeros([h, act_dim], (Kind::Float, device));
+    if let Some(prev) = prev_mean
+        && h > 1
+    {
+        mean.narrow(0, 0, h - 1).copy_(&prev.narrow(0, 1, h - 1));
+    }
+    let mut std = Tensor::full([h, act_dim], cfg.max_std, (Kind::Float, device));
+    let mut elite_actions = Tensor::zeros([h, 1, act_dim], (Kind::Float, device));
+    let mut score = Tensor::ones([1], (Kind::Float, device));
+    for i in 0..cfg.iterations as i64 {
+        let sampled = (mean.unsqueeze(1) + std.unsqueeze(1) * noise.samples.get(i)).clamp(-1.0, 1.0);
+        let actions = match &prior {
+            Some(p) => Tensor::cat(&[p, &sampled], 1),
+            None => sampled,
+        };
+        let value = estimate_value(
+            model,
+            cfg,
+            z0,
+            &actions,
+            &noise.terminal.get(i),
+            prior_std,
+            &noise.critics[i as usize],
+        )
+        .nan_to_num(0.0, None, None);
+        let (elite_value, elite_idx) = value.topk(cfg.num_elites as i64, 0, true, true);
+        elite_actions = actions.index_select(1, &elite_idx);
+        let max_value = elite_value.max();
+        score = ((elite_value - max_value) * cfg.temperature).exp();
+        score = &score / score.sum(Kind::Float);
+        let w = score.view([1, -1, 1]);
+        let denom = score.sum(Kind::Float) + 1e-9;
+        mean = (&w * &elite_actions).sum_dim_intlist(1, false, Kind::Float) / &denom;
+        std = ((&w * (&elite_actions - mean.unsqueeze(1)).square())
+            .sum_dim_intlist(1, false, Kind::Float)
+            / &denom)
+            .sqrt()
+            .clamp(cfg.min_std, cfg.max_std);
+    }
+    let mut action = if cfg.use_mppi_mean {
+        mean.get(0)
+    } else {
+        // Categorical over the elites with probabilities `score`.
+        let cdf = score.cumsum(0, Kind::Float);
+        let u = &noise.choice * cdf.get(-1);
+        let idx = cdf
+            .lt_tensor(&u)
+            .sum(Kind::Int64)
+            .clamp_max(cfg.num_elites as i64 - 1)
+            .view([1]);
+        elite_actions.get(0).index_select(0, &idx).get(0)
+    };
+    if explore_std > 0.0 {
+        action = action + &noise.explore * explore_std;
+    }
+    Plan {
+        action: action.clamp(-1.0, 1.0),
+        std: std.get(0),
+        mean,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    /// z' = z + a, r = −‖z + a − target‖², no terminal value, zero policy.
+    struct Quadratic {
+        target: Tensor,
+    }
+
+    impl LatentModel for Quadratic {
+        fn reward(&self, z: &Tensor, a: &Tensor) -> Tensor {
+            -(z + a - &self.target)
+                .square()
+                .sum_dim_intlist(-1, false, Kind::Float)
+        }
+        fn next(&self, z: &Tensor, a: &Tensor) -> Tensor {
+            z + a
+        }
+        fn policy(&self, z: &Tensor) -> Tensor {
+            z.zeros_like()
+        }
+        fn value(&self, z: &Tensor, _a: &Tensor, _m: &[i64]) -> Tensor {
+            Tensor::zeros([z.size()[0]], (Kind::Float, z.device()))
+        }
+    }
+
+    fn cfg() -> MppiConfig {
+        MppiConfig {
+            iterations: 6,
+            num_samples: 512,
+            num_elites: 64,
+            num_pi_trajs: 24,
+            horizon: 3,
+            min_std: 0.05,
+            max_std: 2.0,
+            temperature: 0.5,
+            discount: 0.9,
+            use_mppi_mean: false,
+        }
+    }
+
+    #[test]
+    fn finds_the_optimum_of_a_quadratic_reward_under_a_linear_model() {
+        // From z0 = (0.2, −0.1) the best first action reaches the target
+        // (0.6, −0.5) at once: a0 = (0.4, −0.4), then a1 = a2 = 0.
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(5);
+        let model = Quadratic {
+            target: Tensor::from_slice(&[0.6f32, -0.5]),
+        };
+        let c = cfg();
+        let z0 = Tensor::from_slice(&[0.2f32, -0.1]).view([1, 2]);
+        let critics = vec![vec![0, 1]; c.iterations];
+        let noise = PlanNoise::draw(&c, 2, Device::Cpu, critics);
+        let p = plan(&model, &c, &z0, None, &noise, 0.0, 0.0);
+        let a: Vec<f32> = Vec::try_from(p.action).unwrap();
+        assert!((a[0] - 0.4).abs() < 0.1 && (a[1] + 0.4).abs() < 0.1, "{a:?}");
+        let m: Vec<f32> = Vec::try_from(p.mean.view([-1])).unwrap();
+        assert!((m[0] - 0.4).abs() < 0.05 && (m[1] + 0.4).abs() < 0.05, "{m:?}");
+        for v in &m[2..] {
+            assert!(v.abs() < 0.1, "later actions should be ~0: {m:?}");
+        }
+        // The refit distribution has shrunk around the optimum.
+        let s: Vec<f32> = Vec::try_from(p.std).unwrap();
+        assert!(s.iter().all(|&s| s < 0.3), "{s:?}");
+    }
+
+    #[test]
+    fn warm_start_shifts_the_previous_mean() {
+        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(6);
+        let model = Quadratic {
+            target: Tensor::from_slice(&[0.0f32, 0.0]),
+        };
+        let c = MppiConfig {
+            iterations: 0,
+            use_mppi_mean: true,
+            ..cfg()
+        };
+        let prev = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).view([3, 2]);
+        let noise = PlanNoise::draw(&c, 2, Device::Cpu, vec![]);
+        let z0 = Tensor::zeros([1, 2], (Kind::Float, Device::Cpu));
+        let p = plan(&model, &c, &z0, Some(&prev), &noise, 0.0, 0.0);
+        let m: Vec<f32> = Vec::try_from(p.mean.view([-1])).unwrap();
+        assert_eq!(m, vec![3.0, 4.0, 5.0, 6.0, 0.0, 0.0]);
+    }
+}

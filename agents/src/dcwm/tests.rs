@@ -1,0 +1,166 @@
+use super::*;
+
+/// A small DCWM (same structure, small sizes) for fast tests.
+fn tiny() -> DcwmConfig {
+    DcwmConfig {
+        latent_dim: 8,
+        enc_mlp_dims: vec![16],
+        mlp_dims: vec![32, 32],
+        batch_size: 16,
+        num_samples: 32,
+        num_elites: 8,
+        num_pi_trajs: 4,
+        iterations: 2,
+        random_episodes: 1,
+        ..DcwmConfig::default()
+    }
+}
+
+fn filled_buffer(obs_dim: usize, act_dim: usize, episodes: usize, len: usize) -> ReplayBuffer {
+    let mut r = Rng::new(11);
+    let mut buf = ReplayBuffer::new(obs_dim, act_dim, episodes * (len + 1) + 2).unwrap();
+    for _ in 0..episodes {
+        let mut o: Vec<f32> = (0..obs_dim).map(|_| r.uniform(-1.0, 1.0) as f32).collect();
+        buf.start_episode(&o);
+        for t in 0..len {
+            let a: Vec<f32> = (0..act_dim).map(|_| r.uniform(-1.0, 1.0) as f32).collect();
+            // A simple deterministic system: o' = 0.9 o + 0.1 a (padded), r = 1 − |o₀|.
+            o = o
+                .iter()
+                .enumerate()
+                .map(|(i, x)| 0.9 * x + 0.1 * a[i % act_dim])
+                .collect();
+            let rew = 1.0 - o[0].abs();
+            buf.push(&a, rew, false, t + 1 == len, &o).unwrap();
+        }
+    }
+    buf
+}
+
+#[test]
+fn nstep_targets_stop_at_termination_and_bootstrap_through_truncation() {
+    // Two slices of 3 transitions: the first terminates at its 2nd step.
+    let reward = [1.0f32, 1.0, 1.0, 1.0, 1.0, 1.0];
+    let terminated = [0.0f32, 1.0, 0.0, 0.0, 0.0, 0.0];
+    let (ret, disc) = nstep_return(&reward, &terminated, 3, 3, 0.5);
+    assert_eq!(ret, vec![1.5, 1.75]);
+    assert_eq!(disc, vec![0.0, 0.125]);
+    let (ret, disc) = nstep_return(&reward, &terminated, 3, 1, 0.99);
+    assert_eq!(ret, vec![1.0, 1.0]);
+    assert_eq!(disc, vec![0.99, 0.99]);
+}
+
+#[test]
+fn exploration_noise_decays_linearly_then_stays() {
+    let cfg = DcwmConfig::default();
+    assert_eq!(exploration_noise(&cfg, 0), 1.0);
+    assert!((exploration_noise(&cfg, 49) - 0.1).abs() < 1e-12);
+    assert!((exploration_noise(&cfg, 1000) - 0.1).abs() < 1e-12);
+    // linspace(1.0, 0.1, 50)[10]
+    assert!((exploration_noise(&cfg, 10) - (1.0 - 0.9 * 10.0 / 49.0)).abs() < 1e-12);
+}
+
+#[test]
+fn bad_configs_are_errors() {
+    let e = |cfg: DcwmConfig| Dcwm::with_config(cfg, 3, 1, 10, Device::Cpu, 0).err().map(|e| e.to_string());
+    assert!(e(DcwmConfig { q_sample_size: 6, ..tiny() }).unwrap().contains("q_sample_size"));
+    assert!(e(DcwmConfig { use_fsq: false, ..tiny() }).unwrap().contains("cross-entropy"));
+    assert!(e(DcwmConfig { fsq_levels: vec![1], ..tiny() }).unwrap().contains("fsq_levels"));
+    let y: serde_yaml::Value = serde_yaml::from_str("consistency_loss: hinge").unwrap();
+    assert!(parse_config::<DcwmConfig>("dcwm", &y).is_err());
+    let y: serde_yaml::Value = serde_yaml::from_str("latent_dims: 4").unwrap();
+    assert!(parse_config::<DcwmConfig>("dcwm", &y).is_err());
+}
+
+#[test]
+fn same_seed_same_updates_and_plans() {
+    let buf = filled_buffer(5, 2, 3, 30);
+    let run = || {
+        let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 3).unwrap();
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            a.train_step(&buf).unwrap();
+            out.push(a.state.world_model_loss);
+            out.push(a.state.critic_loss);
+        }
+        a.begin_episode(Mode::Explore);
+        for k in 0..3 {
+            let obs = [0.1f32 * k as f32, -0.2, 0.3, 0.0, 0.5];
+            out.extend(a.act(&obs, Mode::Explore).unwrap().into_iter().map(f64::from));
+        }
+        out
+    };
+    let x = run();
+    let y = run();
+    assert!(x.iter().all(|v| v.is_finite()), "{x:?}");
+    assert_eq!(x, y);
+}
+
+#[test]
+fn save_load_gives_identical_plans_and_updates() {
+    let buf = filled_buffer(5, 2, 3, 30);
+    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    for _ in 0..3 {
+        a.train_step(&buf).unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    a.save(&dir).unwrap();
+    let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 99).unwrap();
+    b.load(&dir).unwrap();
+    let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
+    for mode in [Mode::Eval, Mode::Explore] {
+        a.begin_episode(mode);
+        b.begin_episode(mode);
+        for _ in 0..3 {
+            assert_eq!(a.act(&obs, mode).unwrap(), b.act(&obs, mode).unwrap());
+        }
+    }
+    a.train_step(&buf).unwrap();
+    b.train_step(&buf).unwrap();
+    assert_eq!(a.state.world_model_loss, b.state.world_model_loss);
+    assert_eq!(a.state.critic_loss, b.state.critic_loss);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
+    let buf = filled_buffer(5, 2, 4, 50);
+    let mut a = Dcwm::with_config(tiny(), 5, 2, 50, Device::Cpu, 5).unwrap();
+    a.train_step(&buf).unwrap();
+    let first = (a.state.consistency_loss, a.state.reward_loss);
+    for _ in 0..150 {
+        a.train_step(&buf).unwrap();
+    }
+    let last = (a.state.consistency_loss, a.state.reward_loss);
+    assert!(last.1 < 0.5 * first.1, "reward loss {} -> {}", first.1, last.1);
+    assert!(last.0 < first.0, "consistency {} -> {}", first.0, last.0);
+    a.update_block(&buf, 0).unwrap();
+    let usage = a.state.codebook_usage;
+    assert!(usage > 0.0 && usage <= 100.0, "{usage}");
+}
+
+#[test]
+fn ablation_variants_build_and_update() {
+    let buf = filled_buffer(5, 2, 2, 30);
+    let variants = [
+        DcwmConfig { consistency_loss: ConsistencyLoss::Mse, ..tiny() },
+        DcwmConfig { use_fsq: false, consistency_loss: ConsistencyLoss::Mse, ..tiny() },
+        DcwmConfig { unc_prop_mode: UncPropMode::WeightedAvg, ..tiny() },
+        DcwmConfig { discrete_encoding: DiscreteEncoding::Label, ..tiny() },
+        DcwmConfig { discrete_encoding: DiscreteEncoding::OneHot, ..tiny() },
+        DcwmConfig { fsq_levels: vec![8, 8], num_critics: 2, nstep: 3, ..tiny() },
+        DcwmConfig { mpc: false, ..tiny() },
+    ];
+    for cfg in variants {
+        let label = format!("{:?}/{:?}/{:?}", cfg.consistency_loss, cfg.discrete_encoding, cfg.fsq_levels);
+        let mut a = Dcwm::with_config(cfg, 5, 2, 30, Device::Cpu, 6).unwrap();
+        for _ in 0..2 {
+            a.train_step(&buf).unwrap();
+        }
+        let l = (a.state.world_model_loss, a.state.critic_loss);
+        assert!(l.0.is_finite() && l.1.is_finite(), "{label}: {l:?}");
+        let act = a.act(&[0.0; 5], Mode::Eval).unwrap();
+        assert!(act.iter().all(|v| (-1.0..=1.0).contains(v)), "{label}: {act:?}");
+    }
+}
