@@ -36,7 +36,11 @@ impl Fsq {
             !levels.is_empty() && levels.iter().all(|&l| l >= 2),
             "FSQ levels must be >= 2"
         );
-        let f = |v: Vec<f64>| Tensor::from_slice(&v).to_kind(Kind::Float).to_device(device);
+        let f = |v: Vec<f64>| {
+            Tensor::from_slice(&v)
+                .to_kind(Kind::Float)
+                .to_device(device)
+        };
         let eps = 1e-3;
         let half_l: Vec<f64> = levels
             .iter()
@@ -124,7 +128,8 @@ impl Fsq {
     /// rescaled), computed linearly from the code so gradients pass through.
     pub fn codes_to_label(&self, codes: &Tensor) -> Tensor {
         let level = codes * &self.half_width + &self.half_width;
-        let index = (level * self.basis.to_kind(Kind::Float)).sum_dim_intlist(-1, true, Kind::Float);
+        let index =
+            (level * self.basis.to_kind(Kind::Float)).sum_dim_intlist(-1, true, Kind::Float);
         index * (2.0 / (self.codebook_size() - 1) as f64) - 1.0
     }
 }
@@ -142,7 +147,13 @@ mod tests {
 
     #[test]
     fn every_index_round_trips_through_its_code() {
-        for levels in [vec![5i64, 3], vec![8], vec![8, 4], vec![8, 8], vec![7, 5, 5, 5]] {
+        for levels in [
+            vec![5i64, 3],
+            vec![8],
+            vec![8, 4],
+            vec![8, 8],
+            vec![7, 5, 5, 5],
+        ] {
             let fsq = Fsq::new(&levels, Device::Cpu);
             let n = fsq.codebook_size();
             let idx = Tensor::arange(n, (Kind::Int64, Device::Cpu));

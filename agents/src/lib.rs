@@ -20,6 +20,8 @@ pub mod scripted;
 pub use agent::{Agent, AgentError, AgentInit, Mode, parse_config};
 pub use buffer::{BufferError, ReplayBuffer, SliceBatch, TransitionBatch};
 pub use device::{CudaInfo, cuda_info, libtorch_version};
-pub use device::{DeviceChoice, DeviceError, apply_torch_threads, set_torch_threads, torch_threads};
+pub use device::{
+    DeviceChoice, DeviceError, apply_torch_threads, set_torch_threads, torch_threads,
+};
 pub use registry::{AGENTS, AgentEntry, make};
 pub use rng::Rng;

@@ -513,7 +513,9 @@ mod tests {
 
     #[test]
     fn mlp_shapes_and_layer_norm() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let mlp = Mlp::new(&vs.root(), 5, 3, &MlpSpec::normed_mish(&[16, 16]));
         let y = mlp.forward(&Tensor::randn([7, 5], (Kind::Float, Device::Cpu)));
@@ -524,7 +526,9 @@ mod tests {
 
     #[test]
     fn ensemble_members_equal_separate_networks() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let spec = MlpSpec::normed_mish(&[8]);
@@ -549,7 +553,9 @@ mod tests {
 
     #[test]
     fn ensemble_subset_equals_the_members_of_the_full_pass() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(3);
         let vs = nn::VarStore::new(Device::Cpu);
         let ens = EnsembleMlp::new(&vs.root(), 5, 4, 2, &MlpSpec::normed_mish(&[8]));
@@ -557,13 +563,17 @@ mod tests {
         let all = ens.forward(&x);
         let some = ens.forward_members(&x, &[3, 0]);
         assert_eq!(some.size(), vec![2, 6, 2]);
-        let diff = (some - Tensor::stack(&[all.get(3), all.get(0)], 0)).abs().max();
+        let diff = (some - Tensor::stack(&[all.get(3), all.get(0)], 0))
+            .abs()
+            .max();
         assert!(diff.double_value(&[]) < 1e-6);
     }
 
     #[test]
     fn orthogonal_ensemble_weights_are_orthogonal() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let spec = MlpSpec {
             init: WeightInit::Orthogonal,
@@ -640,7 +650,9 @@ mod tests {
 
     #[test]
     fn squashed_gaussian_log_prob_is_a_density() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         // Integrate p(a) over a in (-1, 1) numerically: it must be 1, and
         // log p must match the change of variables computed by finite
         // differences of the pre-tanh Gaussian's CDF.

@@ -128,7 +128,10 @@ mod tests {
     fn unknown_agent_suggests_close_names() {
         let e = find("randm").err().unwrap().to_string();
         assert!(e.contains("did you mean 'random'"), "{e}");
-        assert!(e.contains("known agents: dcwm, random, sac, scripted"), "{e}");
+        assert!(
+            e.contains("known agents: dcwm, random, sac, scripted"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -381,11 +381,11 @@ pub fn bench_agent(
     // One environment step with `action`, recorded in the buffer; the time of
     // the env step alone is returned.
     let step = |env: &mut Box<dyn envs::Env>,
-                    buffer: &mut agents::ReplayBuffer,
-                    action: &[f32],
-                    obs: &mut [f64],
-                    obs32: &mut [f32],
-                    action64: &mut [f64]|
+                buffer: &mut agents::ReplayBuffer,
+                action: &[f32],
+                obs: &mut [f64],
+                obs32: &mut [f32],
+                action64: &mut [f64]|
      -> Result<(bool, f64)> {
         for (d, &a) in action64.iter_mut().zip(action) {
             *d = f64::from(a).clamp(-1.0, 1.0);
@@ -401,8 +401,17 @@ pub fn bench_agent(
     // Random data.
     reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
     for _ in 0..opts.fill_steps / repeat {
-        let a: Vec<f32> = (0..act_dim).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
-        let (done, _) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        let a: Vec<f32> = (0..act_dim)
+            .map(|_| rng.uniform(-1.0, 1.0) as f32)
+            .collect();
+        let (done, _) = step(
+            &mut env,
+            &mut buffer,
+            &a,
+            &mut obs,
+            &mut obs32,
+            &mut action64,
+        )?;
         if done {
             reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
         }
@@ -435,7 +444,14 @@ pub fn bench_agent(
         let t0 = Instant::now();
         let a = agent.act(&obs32, Mode::Explore)?;
         act_t.push(ms(t0));
-        let (done, e) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        let (done, e) = step(
+            &mut env,
+            &mut buffer,
+            &a,
+            &mut obs,
+            &mut obs32,
+            &mut action64,
+        )?;
         env_t.push(e);
         if done {
             reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
@@ -453,7 +469,14 @@ pub fn bench_agent(
     let t0 = Instant::now();
     for _ in 0..opts.loop_steps {
         let a = agent.act(&obs32, Mode::Explore)?;
-        let (done, _) = step(&mut env, &mut buffer, &a, &mut obs, &mut obs32, &mut action64)?;
+        let (done, _) = step(
+            &mut env,
+            &mut buffer,
+            &a,
+            &mut obs,
+            &mut obs32,
+            &mut action64,
+        )?;
         owed += utd;
         while owed >= 1.0 {
             agent.train_step(&buffer)?;

@@ -18,7 +18,12 @@ pub struct Cli {
     /// libtorch intra-op threads per run on CPU (0: libtorch's default, one
     /// per core). One is fastest for these small networks; use `sweep --jobs`
     /// to fill the cores.
-    #[arg(long, global = true, default_value_t = 1, env = "CTRLBENCH_TORCH_THREADS")]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 1,
+        env = "CTRLBENCH_TORCH_THREADS"
+    )]
     pub torch_threads: usize,
     /// What to do.
     #[command(subcommand)]

@@ -177,13 +177,16 @@ pub fn agent_task_defaults(agent: &str, defaults: &Value, task: &str) -> Result<
     if !path.exists() {
         return Ok(cfg);
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let tasks: BTreeMap<String, serde_yaml::Mapping> =
         serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
     if let Some(entry) = tasks.get(task) {
         let (Value::Mapping(base), at) = (&mut cfg, line_of(&text, task)) else {
-            bail!("{}: the defaults of '{agent}' are not a mapping", path.display());
+            bail!(
+                "{}: the defaults of '{agent}' are not a mapping",
+                path.display()
+            );
         };
         for (k, v) in entry {
             let key = k.as_str().unwrap_or_default();

@@ -238,7 +238,10 @@ impl DcwmConfig {
             ("nstep", self.nstep),
             ("plan_horizon", self.plan_horizon),
             ("num_elites", self.num_elites),
-            ("exploration_noise_num_steps", self.exploration_noise_num_steps),
+            (
+                "exploration_noise_num_steps",
+                self.exploration_noise_num_steps,
+            ),
         ];
         if let Some((k, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{k} must be at least 1"));
@@ -605,7 +608,8 @@ impl Dcwm {
         let explore_std = if mode == Mode::Explore { sigma } else { 0.0 };
         let action = if self.cfg.mpc {
             let mppi = self.cfg.mppi();
-            let critics: Vec<Vec<i64>> = (0..mppi.iterations).map(|_| self.pick_critics()).collect();
+            let critics: Vec<Vec<i64>> =
+                (0..mppi.iterations).map(|_| self.pick_critics()).collect();
             let (device, act_dim) = (self.device, self.act_dim);
             let noise = self
                 .state
@@ -766,7 +770,10 @@ impl Dcwm {
         let batch = self.sample(buffer)?;
         let b = (batch.reward.len() / batch.horizon) as i64;
         let obs = self
-            .tensor(&batch.obs, &[b, batch.horizon as i64 + 1, self.obs_dim as i64])
+            .tensor(
+                &batch.obs,
+                &[b, batch.horizon as i64 + 1, self.obs_dim as i64],
+            )
             .select(1, 0);
         self.state.codebook_usage = self.wm.codebook_usage(&obs).unwrap_or(f64::NAN);
         Ok(())

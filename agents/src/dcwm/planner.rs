@@ -129,7 +129,7 @@ pub fn estimate_value(
     let mut discount = 1.0;
     for t in 0..cfg.horizon as i64 {
         let a = actions.get(t);
-        g = g + model.reward(&z, &a) * discount;
+        g += model.reward(&z, &a) * discount;
         z = model.next(&z, &a);
         discount *= cfg.discount;
     }
@@ -180,7 +180,8 @@ pub fn plan(
     let mut elite_actions = Tensor::zeros([h, 1, act_dim], (Kind::Float, device));
     let mut score = Tensor::ones([1], (Kind::Float, device));
     for i in 0..cfg.iterations as i64 {
-        let sampled = (mean.unsqueeze(1) + std.unsqueeze(1) * noise.samples.get(i)).clamp(-1.0, 1.0);
+        let sampled =
+            (mean.unsqueeze(1) + std.unsqueeze(1) * noise.samples.get(i)).clamp(-1.0, 1.0);
         let actions = match &prior {
             Some(p) => Tensor::cat(&[p, &sampled], 1),
             None => sampled,
@@ -203,9 +204,11 @@ pub fn plan(
         let w = score.view([1, -1, 1]);
         let denom = score.sum(Kind::Float) + 1e-9;
         mean = (&w * &elite_actions).sum_dim_intlist(1, false, Kind::Float) / &denom;
-        std = ((&w * (&elite_actions - mean.unsqueeze(1)).square())
-            .sum_dim_intlist(1, false, Kind::Float)
-            / &denom)
+        std = ((&w * (&elite_actions - mean.unsqueeze(1)).square()).sum_dim_intlist(
+            1,
+            false,
+            Kind::Float,
+        ) / &denom)
             .sqrt()
             .clamp(cfg.min_std, cfg.max_std);
     }
@@ -223,7 +226,7 @@ pub fn plan(
         elite_actions.get(0).index_select(0, &idx).get(0)
     };
     if explore_std > 0.0 {
-        action = action + &noise.explore * explore_std;
+        action += &noise.explore * explore_std;
     }
     Plan {
         action: action.clamp(-1.0, 1.0),
@@ -278,7 +281,9 @@ mod tests {
     fn finds_the_optimum_of_a_quadratic_reward_under_a_linear_model() {
         // From z0 = (0.2, −0.1) the best first action reaches the target
         // (0.6, −0.5) at once: a0 = (0.4, −0.4), then a1 = a2 = 0.
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(5);
         let model = Quadratic {
             target: Tensor::from_slice(&[0.6f32, -0.5]),
@@ -289,9 +294,15 @@ mod tests {
         let noise = PlanNoise::draw(&c, 2, Device::Cpu, critics);
         let p = plan(&model, &c, &z0, None, &noise, 0.0, 0.0);
         let a: Vec<f32> = Vec::try_from(p.action).unwrap();
-        assert!((a[0] - 0.4).abs() < 0.1 && (a[1] + 0.4).abs() < 0.1, "{a:?}");
+        assert!(
+            (a[0] - 0.4).abs() < 0.1 && (a[1] + 0.4).abs() < 0.1,
+            "{a:?}"
+        );
         let m: Vec<f32> = Vec::try_from(p.mean.view([-1])).unwrap();
-        assert!((m[0] - 0.4).abs() < 0.05 && (m[1] + 0.4).abs() < 0.05, "{m:?}");
+        assert!(
+            (m[0] - 0.4).abs() < 0.05 && (m[1] + 0.4).abs() < 0.05,
+            "{m:?}"
+        );
         for v in &m[2..] {
             assert!(v.abs() < 0.1, "later actions should be ~0: {m:?}");
         }
@@ -302,7 +313,9 @@ mod tests {
 
     #[test]
     fn warm_start_shifts_the_previous_mean() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(6);
         let model = Quadratic {
             target: Tensor::from_slice(&[0.0f32, 0.0]),

@@ -68,27 +68,28 @@ pub struct WorldModel {
     cfg: DcwmConfig,
 }
 
-/// Gumbel-softmax with temperature 1 (Jang et al. 2017): a one-hot sample
-/// in the forward pass, the softmax's gradient in the backward pass when
-/// `hard`. `uniform` holds uniforms in [0, 1) of the logits' shape.
-pub fn gumbel_softmax(logits: &Tensor, uniform: &Tensor, hard: bool) -> Tensor {
+/// Gumbel-softmax with temperature 1 (Jang et al. 2017) over the classes
+/// in dimension `dim`: a one-hot sample in the forward pass, the softmax's
+/// gradient in the backward pass when `hard`. `uniform` holds uniforms in
+/// [0, 1) of the logits' shape.
+pub fn gumbel_softmax(logits: &Tensor, uniform: &Tensor, hard: bool, dim: i64) -> Tensor {
     let gumbel = -(-uniform.clamp_min(1e-20).log()).log();
-    let soft = (logits + gumbel).softmax(-1, Kind::Float);
+    let soft = (logits + gumbel).softmax(dim, Kind::Float);
     if !hard {
         return soft;
     }
-    let index = soft.argmax(-1, true);
-    let one_hot = soft.zeros_like().scatter_value(-1, &index, 1.0);
+    let index = soft.argmax(dim, true);
+    let one_hot = soft.zeros_like().scatter_value(dim, &index, 1.0);
     one_hot - soft.detach() + soft
 }
 
-/// Mean over the last dimension of the cross-entropy between `logits`
-/// (`[..., d, C]`) and target classes (`[..., d]`): `[...]`.
+/// Cross-entropy between `logits` `[B, C, d]` (classes in dimension 1) and
+/// target classes `[B, d]`, averaged over the `d` latent dimensions: `[B]`.
 pub fn cross_entropy(logits: &Tensor, target: &Tensor) -> Tensor {
-    let logp = logits.log_softmax(-1, Kind::Float);
+    let logp = logits.log_softmax(1, Kind::Float);
     -logp
-        .gather(-1, &target.unsqueeze(-1), false)
-        .squeeze_dim(-1)
+        .gather(1, &target.unsqueeze(1), false)
+        .squeeze_dim(1)
         .mean_dim(-1, false, Kind::Float)
 }
 
@@ -207,20 +208,25 @@ impl WorldModel {
     }
 
     /// The representation of a distribution or one-hot sample over codes
-    /// (`[B, d, C]`): `[B, D]`.
+    /// (`[B, C, d]`): `Σ_c w[b, c, i] · table[c]` for each latent `i`,
+    /// flattened latent-major like the encoder's codes: `[B, D]`.
     fn embed(&self, weights: &Tensor) -> Tensor {
         let b = weights.size()[0];
         let table = self.embed.as_ref().expect("FSQ world model");
-        weights.matmul(table).view([b, -1])
+        table.tr().matmul(weights).transpose(1, 2).reshape([b, -1])
     }
 
-    /// Dynamics output for `(z, a)`: logits `[B, d, C]` (cross-entropy) or
-    /// the next latent before quantization `[B, d·b]` (MSE).
+    /// Dynamics output for `(z, a)`: logits `[B, C, d]` (cross-entropy) or
+    /// the next latent before quantization `[B, d·b]` (MSE). The logits are
+    /// laid out class-major so that softmax and cross-entropy reduce over a
+    /// strided dimension of size C while vectorising over the `d` latents
+    /// (a softmax over a contiguous last dimension of 15 is ~10× slower on a
+    /// CPU); each logit is still its own output unit of the last layer.
     fn dynamics_out(&self, z: &Tensor, a: &Tensor) -> Tensor {
         let out = self.dynamics.forward(&Tensor::cat(&[z, a], -1));
         match (&self.fsq, self.cfg.consistency_loss) {
             (Some(f), ConsistencyLoss::CrossEntropy) => {
-                out.view([-1, self.latent_dim, f.codebook_size()])
+                out.view([-1, f.codebook_size(), self.latent_dim])
             }
             _ => out,
         }
@@ -240,9 +246,9 @@ impl WorldModel {
             (Some(_), ConsistencyLoss::CrossEntropy) => {
                 let weights = match (mode, uniform) {
                     (UncPropMode::Sample, Some(u)) => {
-                        gumbel_softmax(&out, u, self.cfg.straight_through_gumbel)
+                        gumbel_softmax(&out, u, self.cfg.straight_through_gumbel, 1)
                     }
-                    _ => out.softmax(-1, Kind::Float),
+                    _ => out.softmax(1, Kind::Float),
                 };
                 (self.embed(&weights), Some(out))
             }
@@ -291,15 +297,16 @@ impl WorldModel {
             let a = action.get(t);
             let m = alive.get(t);
             let r_pred = self.reward(&z, &a);
-            reward_loss += (m.shallow_clone() * (r_pred - reward.get(t)).square())
-                .mean(Kind::Float)
-                * weight;
-            let (next, logits) =
-                self.next(&z, &a, self.cfg.unc_prop_mode, uniform.map(|u| u.get(t)).as_ref());
+            reward_loss +=
+                (m.shallow_clone() * (r_pred - reward.get(t)).square()).mean(Kind::Float) * weight;
+            let (next, logits) = self.next(
+                &z,
+                &a,
+                self.cfg.unc_prop_mode,
+                uniform.map(|u| u.get(t)).as_ref(),
+            );
             let c_t = match (&logits, &targets.indices) {
-                (Some(l), Some(idx)) => {
-                    cross_entropy(l, &idx.narrow(0, t * bsz, bsz))
-                }
+                (Some(l), Some(idx)) => cross_entropy(l, &idx.narrow(0, t * bsz, bsz)),
                 _ => {
                     let tgt = targets.codes.narrow(0, t * bsz, bsz).reshape([bsz, -1]);
                     (next.reshape([bsz, -1]) - tgt)
@@ -343,9 +350,12 @@ impl WorldModel {
         let c = self.codebook_size()?;
         tch::no_grad(|| {
             let idx = self.encode(obs).indices?;
-            let used = Tensor::zeros([idx.size()[0], self.latent_dim, c], (Kind::Float, obs.device()))
-                .scatter_value(-1, &idx.unsqueeze(-1), 1.0)
-                .amax([0], false);
+            let used = Tensor::zeros(
+                [idx.size()[0], self.latent_dim, c],
+                (Kind::Float, obs.device()),
+            )
+            .scatter_value(-1, &idx.unsqueeze(-1), 1.0)
+            .amax([0], false);
             Some(used.mean(Kind::Float).double_value(&[]) * 100.0)
         })
     }
@@ -355,7 +365,7 @@ impl WorldModel {
         let c = self.codebook_size()?;
         (self.cfg.consistency_loss == ConsistencyLoss::CrossEntropy
             && self.cfg.unc_prop_mode == UncPropMode::Sample)
-            .then_some([self.cfg.horizon as i64, batch, self.latent_dim, c])
+            .then_some([self.cfg.horizon as i64, batch, c, self.latent_dim])
     }
 }
 
@@ -367,14 +377,16 @@ mod tests {
     fn cross_entropy_matches_a_hand_computed_case() {
         // One latent dimension, three codes, logits (2, 0, −1), target code 0:
         // CE = −log(e² / (e² + 1 + e⁻¹)).
-        let logits = Tensor::from_slice(&[2.0f32, 0.0, -1.0]).view([1, 1, 3]);
+        let logits = Tensor::from_slice(&[2.0f32, 0.0, -1.0]).view([1, 3, 1]);
         let target = Tensor::from_slice(&[0i64]).view([1, 1]);
         let ce = cross_entropy(&logits, &target).double_value(&[0]);
         let e = std::f64::consts::E;
         let want = -(e.powi(2) / (e.powi(2) + 1.0 + 1.0 / e)).ln();
         assert!((ce - want).abs() < 1e-6, "{ce} vs {want}");
         // Two dimensions: the mean of the two cross-entropies.
-        let logits = Tensor::from_slice(&[2.0f32, 0.0, -1.0, 0.0, 0.0, 0.0]).view([1, 2, 3]);
+        let logits = Tensor::from_slice(&[2.0f32, 0.0, -1.0, 0.0, 0.0, 0.0])
+            .view([1, 2, 3])
+            .transpose(1, 2);
         let target = Tensor::from_slice(&[0i64, 2]).view([1, 2]);
         let ce2 = cross_entropy(&logits, &target).double_value(&[0]);
         assert!((ce2 - (want + 3f64.ln()) / 2.0).abs() < 1e-6);
@@ -382,11 +394,13 @@ mod tests {
 
     #[test]
     fn straight_through_gumbel_is_one_hot_with_soft_gradients() {
-        let _rng = crate::rng::TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(0);
         let logits = Tensor::randn([4, 3, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
         let u = Tensor::rand([4, 3, 5], (Kind::Float, Device::Cpu));
-        let y = gumbel_softmax(&logits, &u, true);
+        let y = gumbel_softmax(&logits, &u, true, -1);
         let ones = y.sum_dim_intlist(-1, false, Kind::Float);
         assert!(ones.allclose(&ones.ones_like(), 1e-6, 1e-6, false));
         let maxes = y.amax([-1], false);
@@ -396,9 +410,11 @@ mod tests {
             .backward();
         assert!(logits.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
         // Sampling frequencies follow softmax(logits).
-        let l = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).view([1, 3]).expand([20000, 3], false);
+        let l = Tensor::from_slice(&[1.0f32, 0.0, -1.0])
+            .view([1, 3])
+            .expand([20000, 3], false);
         let u = Tensor::rand([20000, 3], (Kind::Float, Device::Cpu));
-        let freq = gumbel_softmax(&l, &u, true).mean_dim(0, false, Kind::Float);
+        let freq = gumbel_softmax(&l, &u, true, 1).mean_dim(0, false, Kind::Float);
         let p = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).softmax(-1, Kind::Float);
         assert!((freq - p).abs().max().double_value(&[]) < 0.02);
     }

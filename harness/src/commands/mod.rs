@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs, SweepArgs,
-    TrainArgs,
+    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs,
+    SweepArgs, TrainArgs,
 };
 use envs::Env;
 
