@@ -750,6 +750,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn per_task_agent_settings_name_real_tasks_and_settings() {
+        for entry in agents::AGENTS {
+            let path = configs_dir()
+                .join("agents")
+                .join(format!("{}.tasks.yaml", entry.name));
+            if !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let tasks: BTreeMap<String, Value> = serde_yaml::from_str(&text).unwrap();
+            assert!(!tasks.is_empty());
+            let defaults = agent_defaults(entry.name).unwrap();
+            for task in tasks.keys() {
+                let def = envs::find(task).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(def.name, task, "use the registered name");
+                let cfg = agent_task_defaults(entry.name, &defaults, task).unwrap();
+                (entry.check_yaml)(&serde_yaml::to_string(&cfg).unwrap()).unwrap();
+            }
+        }
+        // The DCWM settings reach the resolved config.
+        let d = agent_defaults("dcwm").unwrap();
+        let dog = agent_task_defaults("dcwm", &d, "dog-run").unwrap();
+        assert_eq!(dog["latent_dim"], Value::from(1024));
+        assert_eq!(dog["nstep"], Value::from(3));
+        let walker = agent_task_defaults("dcwm", &d, "walker-walk").unwrap();
+        assert_eq!(walker["latent_dim"], Value::from(512));
+    }
+
+    #[test]
     fn cli_overrides_parse_yaml_values() {
         let o = Override::parse_cli("dcwm.fsq_levels=[8, 4]").unwrap();
         assert_eq!(o.key, "dcwm.fsq_levels");
