@@ -345,6 +345,18 @@ pub fn nstep_return(
     (ret, disc)
 }
 
+/// `k` distinct indices out of `0..n`, uniformly (a random permutation's
+/// prefix, as `torch.randperm(n)[:k]` in the official code).
+fn sample_members(rng: &mut Rng, n: usize, k: usize) -> Vec<i64> {
+    let mut idx: Vec<i64> = (0..n as i64).collect();
+    for i in 0..k {
+        let j = i + rng.below((n - i) as u64) as usize;
+        idx.swap(i, j);
+    }
+    idx.truncate(k);
+    idx
+}
+
 /// Counters and generators: what a checkpoint needs besides the tensors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DcwmState {
@@ -577,30 +589,6 @@ impl Dcwm {
         Tensor::from_slice(v).view(shape).to_device(self.device)
     }
 
-    /// `k` distinct critic indices drawn uniformly (a random permutation's
-    /// prefix, as `torch.randperm(K)[:k]`).
-    fn pick_critics(&mut self) -> Vec<i64> {
-        let k = self.cfg.num_critics;
-        let mut idx: Vec<i64> = (0..k as i64).collect();
-        for i in 0..self.cfg.q_sample_size {
-            let j = i + self.state.act_rng.below((k - i) as u64) as usize;
-            idx.swap(i, j);
-        }
-        idx.truncate(self.cfg.q_sample_size);
-        idx
-    }
-
-    fn pick_critics_for_update(&mut self) -> Vec<i64> {
-        let k = self.cfg.num_critics;
-        let mut idx: Vec<i64> = (0..k as i64).collect();
-        for i in 0..self.cfg.q_sample_size {
-            let j = i + self.state.sample_rng.below((k - i) as u64) as usize;
-            idx.swap(i, j);
-        }
-        idx.truncate(self.cfg.q_sample_size);
-        idx
-    }
-
     /// Plans (or queries the policy) for one observation.
     fn select_action(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         let obs = self.tensor(obs, &[1, self.obs_dim as i64]);
@@ -608,8 +596,15 @@ impl Dcwm {
         let explore_std = if mode == Mode::Explore { sigma } else { 0.0 };
         let action = if self.cfg.mpc {
             let mppi = self.cfg.mppi();
-            let critics: Vec<Vec<i64>> =
-                (0..mppi.iterations).map(|_| self.pick_critics()).collect();
+            let critics: Vec<Vec<i64>> = (0..mppi.iterations)
+                .map(|_| {
+                    sample_members(
+                        &mut self.state.act_rng,
+                        self.cfg.num_critics,
+                        self.cfg.q_sample_size,
+                    )
+                })
+                .collect();
             let (device, act_dim) = (self.device, self.act_dim);
             let noise = self
                 .state
@@ -705,7 +700,11 @@ impl Dcwm {
                 .torch
                 .draw(|| Tensor::randn([b, a], (Kind::Float, device)))
         };
-        let target_critics = self.pick_critics_for_update();
+        let target_critics = sample_members(
+            &mut self.state.sample_rng,
+            self.cfg.num_critics,
+            self.cfg.q_sample_size,
+        );
         let target = tch::no_grad(|| {
             let noise = (smoothing * self.cfg.policy_noise)
                 .clamp(-self.cfg.noise_clip, self.cfg.noise_clip);
@@ -736,7 +735,11 @@ impl Dcwm {
             .critic_updates
             .is_multiple_of(self.cfg.actor_update_freq as u64)
         {
-            let members = self.pick_critics_for_update();
+            let members = sample_members(
+                &mut self.state.sample_rng,
+                self.cfg.num_critics,
+                self.cfg.q_sample_size,
+            );
             let pi = self.ac.pi(&z);
             let q_pi = self
                 .ac
