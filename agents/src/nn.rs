@@ -159,6 +159,76 @@ impl Module for Mlp {
     }
 }
 
+/// Weight, bias and LayerNorm affine parameters of one [`CastMlp`] layer.
+type CastLayer = (Tensor, Option<Tensor>, Option<(Tensor, Tensor)>);
+
+/// An [`Mlp`] whose matrix multiplies run in `kind` (e.g. bf16) while
+/// LayerNorm, activations and the output stay in f32, the split that
+/// PyTorch's autocast makes. The cast weights are views of the MLP's
+/// parameters: differentiable (gradients reach the f32 parameters) when made
+/// with gradients on, plain copies outside autograd when made under
+/// `no_grad`; either way they are a snapshot, to be made again after the
+/// parameters change. Casting once and reusing the result across the calls
+/// of one update or one plan avoids converting the weights at every call.
+/// With `Kind::Float` it computes exactly what [`Mlp`] computes, sharing its
+/// tensors.
+#[derive(Debug)]
+pub struct CastMlp {
+    /// Per layer: weight `[out, in]` and bias in `kind`, LayerNorm affine
+    /// parameters in f32 (none for the head).
+    layers: Vec<CastLayer>,
+    activation: Activation,
+    kind: Kind,
+}
+
+impl Mlp {
+    /// The MLP with its matrix multiplies in `kind` (see [`CastMlp`]).
+    pub fn cast(&self, kind: Kind) -> CastMlp {
+        let linear = |l: &nn::Linear| (l.ws.to_kind(kind), l.bs.as_ref().map(|b| b.to_kind(kind)));
+        let mut layers: Vec<_> = self
+            .hidden
+            .iter()
+            .map(|(l, ln)| {
+                let (w, b) = linear(l);
+                let norm = ln.as_ref().map(|ln| {
+                    (
+                        ln.ws.as_ref().expect("affine LayerNorm").shallow_clone(),
+                        ln.bs.as_ref().expect("affine LayerNorm").shallow_clone(),
+                    )
+                });
+                (w, b, norm)
+            })
+            .collect();
+        let (w, b) = linear(&self.head);
+        layers.push((w, b, None));
+        CastMlp {
+            layers,
+            activation: self.activation,
+            kind,
+        }
+    }
+}
+
+impl Module for CastMlp {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let n = self.layers.len();
+        let mut h = x.shallow_clone();
+        for (i, (w, b, norm)) in self.layers.iter().enumerate() {
+            h = h
+                .to_kind(self.kind)
+                .linear(w, b.as_ref())
+                .to_kind(Kind::Float);
+            if let Some((gamma, beta)) = norm {
+                h = h.layer_norm([w.size()[0]], Some(gamma), Some(beta), 1e-5, false);
+            }
+            if i + 1 < n {
+                h = self.activation.apply(&h);
+            }
+        }
+        h
+    }
+}
+
 /// One layer of an ensemble: stacked weights `[K, in, out]`, biases
 /// `[K, 1, out]`, optional LayerNorm affine `[K, 1, out]`.
 #[derive(Debug)]
@@ -267,6 +337,28 @@ impl EnsembleMlp {
         self.forward_layers(x, members.len() as i64, |t| t.index_select(0, &idx))
     }
 
+    /// The ensemble with its matrix multiplies in `kind` (e.g. bf16), LayerNorm,
+    /// activations and outputs in f32, as [`Mlp::cast`]: differentiable views
+    /// of the parameters, or frozen copies when made under `no_grad`.
+    pub fn cast(&self, kind: Kind) -> EnsembleMlp {
+        EnsembleMlp {
+            k: self.k,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| EnsembleLayer {
+                    weight: l.weight.to_kind(kind),
+                    bias: l.bias.to_kind(kind),
+                    norm: l
+                        .norm
+                        .as_ref()
+                        .map(|(g, b)| (g.shallow_clone(), b.shallow_clone())),
+                })
+                .collect(),
+            activation: self.activation,
+        }
+    }
+
     fn forward_layers(&self, x: &Tensor, k: i64, pick: impl Fn(&Tensor) -> Tensor) -> Tensor {
         let mut h = if x.dim() == 2 {
             x.unsqueeze(0).expand([k, -1, -1], false)
@@ -275,7 +367,10 @@ impl EnsembleMlp {
         };
         let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
-            h = pick(&l.bias).baddbmm(&h, &pick(&l.weight), 1.0, 1.0);
+            let kind = l.weight.kind();
+            h = pick(&l.bias)
+                .baddbmm(&h.to_kind(kind), &pick(&l.weight), 1.0, 1.0)
+                .to_kind(Kind::Float);
             if let Some((gamma, beta)) = &l.norm {
                 let (gamma, beta) = (pick(gamma), pick(beta));
                 let last = *h
@@ -384,18 +479,15 @@ impl Adam {
         loss.backward();
         let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
         let norm = tch::no_grad(|| {
-            let sq: Vec<Tensor> = grads
+            let norms: Vec<Tensor> = grads
                 .iter()
                 .filter(|g| g.defined())
-                .map(|g| g.pow_tensor_scalar(2).sum(Kind::Float))
+                .map(|g| g.norm())
                 .collect();
-            if sq.is_empty() {
+            if norms.is_empty() {
                 0.0
             } else {
-                Tensor::stack(&sq, 0)
-                    .sum(Kind::Float)
-                    .sqrt()
-                    .double_value(&[])
+                Tensor::stack(&norms, 0).norm().double_value(&[])
             }
         });
         let scale = match self.max_grad_norm {
@@ -411,22 +503,26 @@ impl Adam {
                 if !g.defined() {
                     continue;
                 }
-                let g = if scale != 1.0 {
-                    g * scale
-                } else {
-                    g.shallow_clone()
-                };
+                let mut g = g.shallow_clone();
+                if scale != 1.0 {
+                    let _ = g.g_mul_scalar_(scale);
+                }
                 if self.weight_decay > 0.0 {
                     let _ = p.g_mul_scalar_(1.0 - self.lr * self.weight_decay);
                 }
+                // In place, few passes over memory: m ← β1 m + (1−β1) g,
+                // v ← β2 v + (1−β2) g², p ← p − lr/bias1 · m / (√v/√bias2 + ε)
+                // with the step size folded into the denominator.
                 let m = &mut self.m[i];
-                let _ = m.g_mul_scalar_(b1);
-                let _ = m.g_add_(&(&g * (1.0 - b1)));
+                let _ = m.lerp_(&g, 1.0 - b1);
                 let v = &mut self.v[i];
-                let _ = v.g_mul_scalar_(b2);
-                let _ = v.g_add_(&(&g * &g * (1.0 - b2)));
-                let denom = v.sqrt() / bias2.sqrt() + self.eps;
-                let _ = p.g_sub_(&(&*m / denom * (self.lr / bias1)));
+                let _ = v.lerp_(&g.square(), 1.0 - b2);
+                let k = -bias1 / self.lr;
+                let mut denom = v.sqrt();
+                let _ = denom
+                    .g_mul_scalar_(k / bias2.sqrt())
+                    .g_add_scalar_(k * self.eps);
+                let _ = p.addcdiv_(m, &denom);
             }
         });
         norm
@@ -522,6 +618,56 @@ mod tests {
         assert_eq!(y.size(), vec![7, 3]);
         // 2 hidden Linear + 2 LayerNorm + head, each with weight and bias.
         assert_eq!(vs.variables().len(), 10);
+    }
+
+    #[test]
+    fn cast_mlp_matches_the_mlp_and_trains_its_parameters() {
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mlp = Mlp::new(&vs.root(), 6, 4, &MlpSpec::normed_mish(&[32, 32]));
+        let x = Tensor::randn([9, 6], (Kind::Float, Device::Cpu));
+        let y = mlp.forward(&x);
+        // f32: the same computation.
+        let same = mlp.cast(Kind::Float).forward(&x);
+        assert_eq!((&y - &same).abs().max().double_value(&[]), 0.0);
+        // bf16 matmuls: f32 output within bf16 rounding of the f32 result.
+        let low = mlp.cast(Kind::BFloat16).forward(&x);
+        assert_eq!(low.kind(), Kind::Float);
+        let rel = (&y - &low).abs().max().double_value(&[]) / y.abs().max().double_value(&[]);
+        assert!(rel > 0.0 && rel < 0.05, "relative error {rel}");
+        // Gradients reach the f32 parameters through the cast.
+        low.square().sum(Kind::Float).backward();
+        for (name, v) in vs.variables() {
+            assert_eq!(v.grad().kind(), Kind::Float, "{name}");
+            assert!(
+                v.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0,
+                "{name}"
+            );
+        }
+        // Made under no_grad: weight copies outside autograd.
+        let frozen = tch::no_grad(|| mlp.cast(Kind::BFloat16));
+        assert!(frozen.layers.iter().all(|(w, _, _)| !w.requires_grad()));
+    }
+
+    #[test]
+    fn cast_ensemble_matches_the_ensemble() {
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(2);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let ens = EnsembleMlp::new(&vs.root(), 3, 6, 1, &MlpSpec::normed_mish(&[32, 32]));
+        let x = Tensor::randn([9, 6], (Kind::Float, Device::Cpu));
+        let y = ens.forward(&x);
+        let same = ens.cast(Kind::Float).forward_members(&x, &[0, 1, 2]);
+        assert_eq!((&y - &same).abs().max().double_value(&[]), 0.0);
+        let low = ens.cast(Kind::BFloat16).forward(&x);
+        assert_eq!(low.kind(), Kind::Float);
+        let rel = (&y - &low).abs().max().double_value(&[]) / y.abs().max().double_value(&[]);
+        assert!(rel > 0.0 && rel < 0.05, "relative error {rel}");
     }
 
     #[test]

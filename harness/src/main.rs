@@ -7,6 +7,7 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    keep_freed_memory();
     let cli = harness::cli::Cli::parse();
     // MuJoCo's warnings (e.g. deprecated model attributes) go to the console
     // only, not to a MUJOCO_LOG.TXT in the working directory.
@@ -32,5 +33,21 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Lets glibc's malloc keep freed memory for reuse instead of returning it
+/// to the kernel. libtorch allocates and frees tensors of tens of MB at every
+/// gradient update (e.g. DCWM's `[batch, codes, latents]` logits); by default
+/// each one is a fresh `mmap` whose pages the kernel faults in and zeroes
+/// again, which costs a tenth of a CPU update. Peak memory is unchanged.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any thread
+    // exists.
+    unsafe {
+        const LARGE: libc::c_int = 1 << 30;
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, LARGE);
     }
 }

@@ -41,10 +41,10 @@ use tch::{Device, Kind, Tensor, nn, nn::Module};
 
 use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
 use crate::buffer::{ReplayBuffer, SliceBatch};
-use crate::nn::{Adam, EnsembleMlp, Mlp, MlpSpec, WeightInit, copy_params, polyak_update};
+use crate::nn::{Adam, CastMlp, EnsembleMlp, Mlp, MlpSpec, WeightInit, copy_params, polyak_update};
 use crate::rng::{Rng, TORCH_RNG_LOCK, TorchStream, derive_seed};
 use planner::{LatentModel, MppiConfig, PlanNoise};
-use world_model::{WorldModel, WorldModelLosses};
+use world_model::{WorldModel, WorldModelLosses, WorldModelNets};
 
 /// Consistency loss of the dynamics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +119,13 @@ pub struct DcwmConfig {
     pub r_min: Option<f64>,
     /// Upper bound of predicted rewards.
     pub r_max: Option<f64>,
+    /// Mixed precision: matrix multiplies in bf16 (f32 accumulation),
+    /// LayerNorm, activations, losses and parameters in f32, in training and
+    /// planning. The official `use_amp` autocasts the world-model loss to
+    /// fp16 with a gradient scaler; bf16 keeps f32's exponent range, so no
+    /// scaler is needed, and it is what CPUs with AMX/AVX-512-BF16 run
+    /// several times faster than f32.
+    pub use_amp: bool,
     // Planning.
     /// Plan with MPPI (false: act with the policy).
     pub mpc: bool,
@@ -197,6 +204,7 @@ impl Default for DcwmConfig {
             // agent step's reward lies in [0, 2] (envs/__init__.py).
             r_min: Some(0.0),
             r_max: Some(2.0),
+            use_amp: false,
             mpc: true,
             iterations: 6,
             num_samples: 512,
@@ -446,10 +454,19 @@ impl ActorCritic {
             critic_target,
         }
     }
+}
 
-    fn pi(&self, z: &Tensor) -> Tensor {
-        self.actor.forward(z).tanh()
-    }
+/// `tanh` of the actor network's output: the deterministic policy.
+fn pi(actor: &impl Module, z: &Tensor) -> Tensor {
+    actor.forward(z).tanh()
+}
+
+/// Frozen copies of every network planning uses, in the compute precision;
+/// made at the first plan after the parameters change.
+struct PlanNets {
+    wm: WorldModelNets,
+    actor: CastMlp,
+    critic: EnsembleMlp,
 }
 
 /// The DCWM agent.
@@ -463,6 +480,8 @@ pub struct Dcwm {
     ac: ActorCritic,
     /// Warm starts of the planner for training and evaluation episodes.
     prev_mean: [Option<Tensor>; 2],
+    /// Networks for acting (`None` after an update).
+    plan_nets: Option<PlanNets>,
     state: DcwmState,
 }
 
@@ -470,21 +489,21 @@ pub struct Dcwm {
 /// propagates the expected code (`plan_unc_prop_mode: weighted-avg`).
 struct Models<'a> {
     wm: &'a WorldModel,
-    ac: &'a ActorCritic,
+    nets: &'a PlanNets,
 }
 
 impl LatentModel for Models<'_> {
     fn reward(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        self.wm.reward(z, a)
+        self.wm.reward(&self.nets.wm, z, a)
     }
     fn next(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        self.wm.next(z, a, UncPropMode::WeightedAvg, None).0
+        self.wm.expected_next(&self.nets.wm, z, a)
     }
     fn policy(&self, z: &Tensor) -> Tensor {
-        self.ac.pi(z)
+        pi(&self.nets.actor, z)
     }
     fn value(&self, z: &Tensor, a: &Tensor, members: &[i64]) -> Tensor {
-        self.ac
+        self.nets
             .critic
             .forward_members(&Tensor::cat(&[z, a], -1), members)
             .mean_dim(0, false, Kind::Float)
@@ -543,6 +562,7 @@ impl Dcwm {
             wm,
             ac,
             prev_mean: [None, None],
+            plan_nets: None,
             state: DcwmState {
                 episodes: 0,
                 episode_steps: 0,
@@ -589,9 +609,26 @@ impl Dcwm {
         Tensor::from_slice(v).view(shape).to_device(self.device)
     }
 
+    /// The networks for acting, made if the parameters changed since.
+    fn plan_nets(&mut self) -> &PlanNets {
+        let (wm, ac) = (&self.wm, &self.ac);
+        self.plan_nets.get_or_insert_with(|| {
+            tch::no_grad(|| {
+                let kind = wm.compute_kind();
+                PlanNets {
+                    wm: wm.nets(),
+                    actor: ac.actor.cast(kind),
+                    critic: ac.critic.cast(kind),
+                }
+            })
+        })
+    }
+
     /// Plans (or queries the policy) for one observation.
     fn select_action(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         let obs = self.tensor(obs, &[1, self.obs_dim as i64]);
+        self.plan_nets();
+        let nets = self.plan_nets.as_ref().expect("made above");
         let sigma = self.exploration_noise();
         let explore_std = if mode == Mode::Explore { sigma } else { 0.0 };
         let action = if self.cfg.mpc {
@@ -612,11 +649,8 @@ impl Dcwm {
                 .draw(|| PlanNoise::draw(&mppi, act_dim, device, critics));
             let slot = mode_slot(mode);
             let plan = tch::no_grad(|| {
-                let z0 = self.wm.encode(&obs).repr;
-                let models = Models {
-                    wm: &self.wm,
-                    ac: &self.ac,
-                };
+                let z0 = self.wm.encode(&nets.wm, &obs).repr;
+                let models = Models { wm: &self.wm, nets };
                 planner::plan(
                     &models,
                     &mppi,
@@ -637,8 +671,8 @@ impl Dcwm {
                 .torch
                 .draw(|| Tensor::randn([act_dim], (Kind::Float, device)));
             tch::no_grad(|| {
-                let z = self.wm.encode(&obs).repr;
-                (self.ac.pi(&z).get(0) + eps * explore_std).clamp(-1.0, 1.0)
+                let z = self.wm.encode(&nets.wm, &obs).repr;
+                (pi(&nets.actor, &z).get(0) + eps * explore_std).clamp(-1.0, 1.0)
             })
         };
         Ok(Vec::<f32>::try_from(action.to_device(Device::Cpu))?)
@@ -647,6 +681,8 @@ impl Dcwm {
     /// One update of world model, critic and (every `actor_update_freq`)
     /// actor on a slice batch.
     pub fn update_on(&mut self, batch: &SliceBatch) -> WorldModelLosses {
+        self.plan_nets = None;
+        let kind = self.wm.compute_kind();
         let t = batch.horizon as i64;
         let b = (batch.reward.len() / batch.horizon) as i64;
         let (o, a) = (self.obs_dim as i64, self.act_dim as i64);
@@ -666,15 +702,17 @@ impl Dcwm {
         );
 
         // World model.
-        let uniform = self.wm.gumbel_shape(b).map(|s| {
+        let noise = self.wm.gumbel_shape(b).map(|s| {
             let device = self.device;
-            self.state
+            let uniform = self
+                .state
                 .torch
-                .draw(|| Tensor::rand(s, (Kind::Float, device)))
+                .draw(|| Tensor::rand(s, (Kind::Float, device)));
+            world_model::gumbel_factors(uniform)
         });
         let losses = self
             .wm
-            .update(&obs, &action, &reward, &alive, uniform.as_ref());
+            .update(&obs, &action, &reward, &alive, noise.as_ref());
 
         // Critic on the n-step transition, codes from the updated encoder.
         let n = self.cfg.nstep;
@@ -688,9 +726,10 @@ impl Dcwm {
         let ret = self.tensor(&ret, &[b]);
         let disc = self.tensor(&disc, &[b]);
         let (z, z_next) = tch::no_grad(|| {
+            let nets = self.wm.nets();
             (
-                self.wm.encode(&obs.get(0)).repr,
-                self.wm.encode(&obs.get(n as i64)).repr,
+                self.wm.encode(&nets, &obs.get(0)).repr,
+                self.wm.encode(&nets, &obs.get(n as i64)).repr,
             )
         });
         let a0 = action.get(0);
@@ -708,10 +747,11 @@ impl Dcwm {
         let target = tch::no_grad(|| {
             let noise = (smoothing * self.cfg.policy_noise)
                 .clamp(-self.cfg.noise_clip, self.cfg.noise_clip);
-            let a_next = (self.ac.actor_target.forward(&z_next).tanh() + noise).clamp(-1.0, 1.0);
+            let a_next = (pi(&self.ac.actor_target.cast(kind), &z_next) + noise).clamp(-1.0, 1.0);
             let q_next = self
                 .ac
                 .critic_target
+                .cast(kind)
                 .forward_members(&Tensor::cat(&[&z_next, &a_next], -1), &target_critics)
                 .amin([0], false)
                 .squeeze_dim(-1);
@@ -720,6 +760,7 @@ impl Dcwm {
         let q = self
             .ac
             .critic
+            .cast(kind)
             .forward(&Tensor::cat(&[&z, &a0], -1))
             .squeeze_dim(-1);
         let critic_loss = (&q - target.unsqueeze(0)).square().mean(Kind::Float);
@@ -740,10 +781,11 @@ impl Dcwm {
                 self.cfg.num_critics,
                 self.cfg.q_sample_size,
             );
-            let pi = self.ac.pi(&z);
+            let pi = pi(&self.ac.actor.cast(kind), &z);
             let q_pi = self
                 .ac
                 .critic
+                .cast(kind)
                 .forward_members(&Tensor::cat(&[&z, &pi], -1), &members)
                 .mean_dim(0, false, Kind::Float);
             let actor_loss = -q_pi.mean(Kind::Float);
@@ -887,6 +929,7 @@ impl Agent for Dcwm {
         self.ac.critic_opt.load(&dir.join("critic_opt.ot"))?;
         self.state = load_json(dir, "dcwm.json")?;
         self.prev_mean = [None, None];
+        self.plan_nets = None;
         Ok(())
     }
 }

@@ -155,24 +155,35 @@ fn save_load_gives_identical_plans_and_updates() {
 
 #[test]
 fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
-    let buf = filled_buffer(5, 2, 4, 50);
-    let mut a = Dcwm::with_config(tiny(), 5, 2, 50, Device::Cpu, 5).unwrap();
-    a.train_step(&buf).unwrap();
-    let first = (a.state.consistency_loss, a.state.reward_loss);
-    for _ in 0..150 {
+    // In f32 and in mixed precision (bf16 matmuls).
+    for use_amp in [false, true] {
+        let buf = filled_buffer(5, 2, 4, 50);
+        let cfg = DcwmConfig { use_amp, ..tiny() };
+        let mut a = Dcwm::with_config(cfg, 5, 2, 50, Device::Cpu, 5).unwrap();
         a.train_step(&buf).unwrap();
+        let first = (a.state.consistency_loss, a.state.reward_loss);
+        for _ in 0..150 {
+            a.train_step(&buf).unwrap();
+        }
+        let last = (a.state.consistency_loss, a.state.reward_loss);
+        assert!(
+            last.1 < 0.75 * first.1,
+            "use_amp {use_amp}: reward loss {} -> {}",
+            first.1,
+            last.1
+        );
+        assert!(
+            last.0 < first.0,
+            "use_amp {use_amp}: consistency {} -> {}",
+            first.0,
+            last.0
+        );
+        a.update_block(&buf, 0).unwrap();
+        let usage = a.state.codebook_usage;
+        assert!(usage > 0.0 && usage <= 100.0, "{usage}");
+        let act = a.act(&[0.0; 5], Mode::Eval).unwrap();
+        assert!(act.iter().all(|v| (-1.0..=1.0).contains(v)), "{act:?}");
     }
-    let last = (a.state.consistency_loss, a.state.reward_loss);
-    assert!(
-        last.1 < 0.75 * first.1,
-        "reward loss {} -> {}",
-        first.1,
-        last.1
-    );
-    assert!(last.0 < first.0, "consistency {} -> {}", first.0, last.0);
-    a.update_block(&buf, 0).unwrap();
-    let usage = a.state.codebook_usage;
-    assert!(usage > 0.0 && usage <= 100.0, "{usage}");
 }
 
 #[test]

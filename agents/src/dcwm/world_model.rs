@@ -26,7 +26,7 @@ use tch::{Device, Kind, Tensor, nn, nn::Module};
 
 use super::{ConsistencyLoss, DcwmConfig, DiscreteEncoding, UncPropMode};
 use crate::fsq::Fsq;
-use crate::nn::{Adam, Mlp, MlpSpec};
+use crate::nn::{Adam, CastMlp, Mlp, MlpSpec};
 
 /// An encoded batch.
 #[derive(Debug)]
@@ -52,6 +52,16 @@ pub struct WorldModelLosses {
     pub grad_norm: f64,
 }
 
+/// The world model's three networks with their matrix multiplies in one
+/// precision ([`WorldModel::nets`]): made once per update or plan and used
+/// by every call in it.
+#[derive(Debug)]
+pub struct WorldModelNets {
+    encoder: CastMlp,
+    dynamics: CastMlp,
+    reward: CastMlp,
+}
+
 /// Encoder, dynamics and reward head with their optimizer.
 pub struct WorldModel {
     /// Parameters (saved and loaded as one file).
@@ -68,25 +78,45 @@ pub struct WorldModel {
     cfg: DcwmConfig,
 }
 
-/// Gumbel-softmax with temperature 1 (Jang et al. 2017) over the classes
-/// in dimension `dim`: a one-hot sample in the forward pass, the softmax's
-/// gradient in the backward pass when `hard`. `uniform` holds uniforms in
-/// [0, 1) of the logits' shape.
-pub fn gumbel_softmax(logits: &Tensor, uniform: &Tensor, hard: bool, dim: i64) -> Tensor {
-    let gumbel = -(-uniform.clamp_min(1e-20).log()).log();
-    let soft = (logits + gumbel).softmax(dim, Kind::Float);
+/// Turns uniforms in [0, 1) into the Gumbel-softmax noise factors `1/E`,
+/// `E = −log U ~ Exp(1)`, in place (what `F.gumbel_softmax` draws as
+/// `exponential_()`; its Gumbel noise is `g = −log E`).
+pub fn gumbel_factors(uniform: Tensor) -> Tensor {
+    let mut u = uniform;
+    let _ = u.clamp_min_(1e-20).log_().neg_().reciprocal_();
+    u
+}
+
+/// Gumbel-softmax with temperature 1 (Jang et al. 2017) over the classes in
+/// dimension `dim` of log-probabilities `log_p`, with noise factors from
+/// [`gumbel_factors`]: `softmax(log p + g) = (p / E) / Σ (p / E)`, which
+/// needs no logarithm of the noise. With `hard`, a one-hot sample (the
+/// argmax) in the forward pass and the softmax's gradient in the backward
+/// pass (straight through).
+pub fn gumbel_softmax(log_p: &Tensor, factors: &Tensor, hard: bool, dim: i64) -> Tensor {
+    let y = log_p.exp() * factors;
+    let soft = &y / y.sum_dim_intlist(dim, true, Kind::Float);
     if !hard {
         return soft;
     }
-    let index = soft.argmax(dim, true);
-    let one_hot = soft.zeros_like().scatter_value(dim, &index, 1.0);
-    one_hot - soft.detach() + soft
+    // The one-hot of the largest entry, by comparison with the max (a
+    // reduction that vectorises over a strided class dimension, unlike
+    // argmax); ties have probability zero.
+    let one_hot = tch::no_grad(|| {
+        let y = y.detach();
+        y.ge_tensor(&y.amax([dim], true)).to_kind(Kind::Float) - soft.detach()
+    });
+    one_hot + soft
 }
 
 /// Cross-entropy between `logits` `[B, C, d]` (classes in dimension 1) and
 /// target classes `[B, d]`, averaged over the `d` latent dimensions: `[B]`.
 pub fn cross_entropy(logits: &Tensor, target: &Tensor) -> Tensor {
-    let logp = logits.log_softmax(1, Kind::Float);
+    cross_entropy_of_log_probs(&logits.log_softmax(1, Kind::Float), target)
+}
+
+/// [`cross_entropy`] from log-probabilities `[B, C, d]`.
+fn cross_entropy_of_log_probs(logp: &Tensor, target: &Tensor) -> Tensor {
     -logp
         .gather(1, &target.unsqueeze(1), false)
         .squeeze_dim(1)
@@ -174,9 +204,30 @@ impl WorldModel {
         &mut self.opt
     }
 
+    /// The precision of matrix multiplies: bf16 with `use_amp`, else f32.
+    pub fn compute_kind(&self) -> Kind {
+        if self.cfg.use_amp {
+            Kind::BFloat16
+        } else {
+            Kind::Float
+        }
+    }
+
+    /// The networks in the compute precision. Differentiable views of the
+    /// parameters; call under `no_grad` for a frozen copy (planning), and
+    /// make new ones after parameters change.
+    pub fn nets(&self) -> WorldModelNets {
+        let kind = self.compute_kind();
+        WorldModelNets {
+            encoder: self.encoder.cast(kind),
+            dynamics: self.dynamics.cast(kind),
+            reward: self.reward.cast(kind),
+        }
+    }
+
     /// Encodes observations `[B, obs_dim]`.
-    pub fn encode(&self, obs: &Tensor) -> Encoded {
-        let z = self.encoder.forward(obs);
+    pub fn encode(&self, nets: &WorldModelNets, obs: &Tensor) -> Encoded {
+        let z = nets.encoder.forward(obs);
         let Some(fsq) = &self.fsq else {
             return Encoded {
                 repr: z.shallow_clone(),
@@ -222,8 +273,8 @@ impl WorldModel {
     /// strided dimension of size C while vectorising over the `d` latents
     /// (a softmax over a contiguous last dimension of 15 is ~10× slower on a
     /// CPU); each logit is still its own output unit of the last layer.
-    fn dynamics_out(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        let out = self.dynamics.forward(&Tensor::cat(&[z, a], -1));
+    fn dynamics_out(&self, nets: &WorldModelNets, z: &Tensor, a: &Tensor) -> Tensor {
+        let out = nets.dynamics.forward(&Tensor::cat(&[z, a], -1));
         match (&self.fsq, self.cfg.consistency_loss) {
             (Some(f), ConsistencyLoss::CrossEntropy) => {
                 out.view([-1, f.codebook_size(), self.latent_dim])
@@ -232,25 +283,28 @@ impl WorldModel {
         }
     }
 
-    /// Next representation `[B, D]` and, in cross-entropy mode, the logits.
-    /// `uniform` (the logits' shape) drives the Gumbel samples of `Sample`.
+    /// Next representation `[B, D]` and, in cross-entropy mode, the
+    /// log-probabilities of the codes `[B, C, d]`. `noise` (the logits'
+    /// shape, from [`gumbel_factors`]) drives the Gumbel samples of `Sample`.
     pub fn next(
         &self,
+        nets: &WorldModelNets,
         z: &Tensor,
         a: &Tensor,
         mode: UncPropMode,
-        uniform: Option<&Tensor>,
+        noise: Option<&Tensor>,
     ) -> (Tensor, Option<Tensor>) {
-        let out = self.dynamics_out(z, a);
+        let out = self.dynamics_out(nets, z, a);
         match (&self.fsq, self.cfg.consistency_loss) {
             (Some(_), ConsistencyLoss::CrossEntropy) => {
-                let weights = match (mode, uniform) {
-                    (UncPropMode::Sample, Some(u)) => {
-                        gumbel_softmax(&out, u, self.cfg.straight_through_gumbel, 1)
+                let logp = out.log_softmax(1, Kind::Float);
+                let weights = match (mode, noise) {
+                    (UncPropMode::Sample, Some(f)) => {
+                        gumbel_softmax(&logp, f, self.cfg.straight_through_gumbel, 1)
                     }
-                    _ => out.softmax(1, Kind::Float),
+                    _ => logp.exp(),
                 };
-                (self.embed(&weights), Some(out))
+                (self.embed(&weights), Some(logp))
             }
             (Some(f), ConsistencyLoss::Mse) => {
                 let b = out.size()[0];
@@ -261,9 +315,21 @@ impl WorldModel {
         }
     }
 
+    /// The next representation for planning (`plan_unc_prop_mode:
+    /// weighted-avg`): the expected code `softmax(logits) · codebook`.
+    pub fn expected_next(&self, nets: &WorldModelNets, z: &Tensor, a: &Tensor) -> Tensor {
+        match (&self.fsq, self.cfg.consistency_loss) {
+            (Some(_), ConsistencyLoss::CrossEntropy) => {
+                let p = self.dynamics_out(nets, z, a).softmax(1, Kind::Float);
+                self.embed(&p)
+            }
+            _ => self.next(nets, z, a, UncPropMode::WeightedAvg, None).0,
+        }
+    }
+
     /// Predicted rewards `[B]`.
-    pub fn reward(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        let r = self
+    pub fn reward(&self, nets: &WorldModelNets, z: &Tensor, a: &Tensor) -> Tensor {
+        let r = nets
             .reward
             .forward(&Tensor::cat(&[z, a], -1))
             .squeeze_dim(-1);
@@ -275,38 +341,41 @@ impl WorldModel {
 
     /// The world-model loss on a slice batch (time-major): observations
     /// `[T+1, B, O]`, actions `[T, B, A]`, rewards `[T, B]`, alive masks
-    /// `[T, B]` (0 after a terminal transition), `T ≥ horizon`. `uniform`
-    /// holds the Gumbel uniforms `[horizon, B, d, C]` for `Sample`.
+    /// `[T, B]` (0 after a terminal transition), `T ≥ horizon`. `noise`
+    /// holds the Gumbel noise factors `[horizon, B, C, d]` for `Sample`.
     pub fn loss(
         &self,
         obs: &Tensor,
         action: &Tensor,
         reward: &Tensor,
         alive: &Tensor,
-        uniform: Option<&Tensor>,
+        noise: Option<&Tensor>,
     ) -> (Tensor, Tensor, Tensor) {
         let h = self.cfg.horizon as i64;
         let bsz = obs.size()[1];
         let o = obs.size()[2];
-        let targets = tch::no_grad(|| self.encode(&obs.narrow(0, 1, h).reshape([h * bsz, o])));
-        let mut z = self.encode(&obs.get(0)).repr;
+        let nets = self.nets();
+        let targets =
+            tch::no_grad(|| self.encode(&nets, &obs.narrow(0, 1, h).reshape([h * bsz, o])));
+        let mut z = self.encode(&nets, &obs.get(0)).repr;
         let mut consistency = Tensor::zeros([], (Kind::Float, obs.device()));
         let mut reward_loss = Tensor::zeros([], (Kind::Float, obs.device()));
         let mut weight = 1.0;
         for t in 0..h {
             let a = action.get(t);
             let m = alive.get(t);
-            let r_pred = self.reward(&z, &a);
+            let r_pred = self.reward(&nets, &z, &a);
             reward_loss +=
                 (m.shallow_clone() * (r_pred - reward.get(t)).square()).mean(Kind::Float) * weight;
-            let (next, logits) = self.next(
+            let (next, log_p) = self.next(
+                &nets,
                 &z,
                 &a,
                 self.cfg.unc_prop_mode,
-                uniform.map(|u| u.get(t)).as_ref(),
+                noise.map(|u| u.get(t)).as_ref(),
             );
-            let c_t = match (&logits, &targets.indices) {
-                (Some(l), Some(idx)) => cross_entropy(l, &idx.narrow(0, t * bsz, bsz)),
+            let c_t = match (&log_p, &targets.indices) {
+                (Some(l), Some(idx)) => cross_entropy_of_log_probs(l, &idx.narrow(0, t * bsz, bsz)),
                 _ => {
                     let tgt = targets.codes.narrow(0, t * bsz, bsz).reshape([bsz, -1]);
                     (next.reshape([bsz, -1]) - tgt)
@@ -331,9 +400,9 @@ impl WorldModel {
         action: &Tensor,
         reward: &Tensor,
         alive: &Tensor,
-        uniform: Option<&Tensor>,
+        noise: Option<&Tensor>,
     ) -> WorldModelLosses {
-        let (total, c, r) = self.loss(obs, action, reward, alive, uniform);
+        let (total, c, r) = self.loss(obs, action, reward, alive, noise);
         let grad_norm = self.opt.step(&total);
         WorldModelLosses {
             consistency: c.double_value(&[]),
@@ -349,7 +418,7 @@ impl WorldModel {
     pub fn codebook_usage(&self, obs: &Tensor) -> Option<f64> {
         let c = self.codebook_size()?;
         tch::no_grad(|| {
-            let idx = self.encode(obs).indices?;
+            let idx = self.encode(&self.nets(), obs).indices?;
             let used = Tensor::zeros(
                 [idx.size()[0], self.latent_dim, c],
                 (Kind::Float, obs.device()),
@@ -360,7 +429,8 @@ impl WorldModel {
         })
     }
 
-    /// Gumbel uniforms for one loss evaluation, or `None` when not sampling.
+    /// Shape of the Gumbel noise of one loss evaluation, or `None` when not
+    /// sampling.
     pub fn gumbel_shape(&self, batch: i64) -> Option<[i64; 4]> {
         let c = self.codebook_size()?;
         (self.cfg.consistency_loss == ConsistencyLoss::CrossEntropy
@@ -393,14 +463,37 @@ mod tests {
     }
 
     #[test]
+    fn gumbel_softmax_equals_the_softmax_of_gumbel_perturbed_logits() {
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(1);
+        let logits = Tensor::randn([6, 4, 7], (Kind::Float, Device::Cpu)) * 3.0;
+        let u = Tensor::rand([6, 4, 7], (Kind::Float, Device::Cpu));
+        // Textbook form: softmax(l + g), g = −log(−log u).
+        let g = -(-u.log()).log();
+        let want = (&logits + &g).softmax(1, Kind::Float);
+        let log_p = logits.log_softmax(1, Kind::Float);
+        let f = gumbel_factors(u.copy());
+        let soft = gumbel_softmax(&log_p, &f, false, 1);
+        let err = (&soft - &want).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "{err}");
+        // The hard sample is the one-hot of the textbook argmax.
+        let hard = gumbel_softmax(&log_p, &f, true, 1);
+        let idx = want.argmax(1, true);
+        let one_hot = want.zeros_like().scatter_value(1, &idx, 1.0);
+        assert_eq!((hard - one_hot).abs().max().double_value(&[]), 0.0);
+    }
+
+    #[test]
     fn straight_through_gumbel_is_one_hot_with_soft_gradients() {
         let _rng = crate::rng::TORCH_RNG_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(0);
         let logits = Tensor::randn([4, 3, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
-        let u = Tensor::rand([4, 3, 5], (Kind::Float, Device::Cpu));
-        let y = gumbel_softmax(&logits, &u, true, -1);
+        let f = gumbel_factors(Tensor::rand([4, 3, 5], (Kind::Float, Device::Cpu)));
+        let y = gumbel_softmax(&logits.log_softmax(-1, Kind::Float), &f, true, -1);
         let ones = y.sum_dim_intlist(-1, false, Kind::Float);
         assert!(ones.allclose(&ones.ones_like(), 1e-6, 1e-6, false));
         let maxes = y.amax([-1], false);
@@ -411,10 +504,11 @@ mod tests {
         assert!(logits.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
         // Sampling frequencies follow softmax(logits).
         let l = Tensor::from_slice(&[1.0f32, 0.0, -1.0])
+            .log_softmax(-1, Kind::Float)
             .view([1, 3])
             .expand([20000, 3], false);
-        let u = Tensor::rand([20000, 3], (Kind::Float, Device::Cpu));
-        let freq = gumbel_softmax(&l, &u, true, 1).mean_dim(0, false, Kind::Float);
+        let f = gumbel_factors(Tensor::rand([20000, 3], (Kind::Float, Device::Cpu)));
+        let freq = gumbel_softmax(&l, &f, true, 1).mean_dim(0, false, Kind::Float);
         let p = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).softmax(-1, Kind::Float);
         assert!((freq - p).abs().max().double_value(&[]) < 0.02);
     }
