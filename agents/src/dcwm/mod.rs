@@ -708,7 +708,7 @@ impl Dcwm {
                 .state
                 .torch
                 .draw(|| Tensor::rand(s, (Kind::Float, device)));
-            world_model::gumbel_factors(uniform)
+            world_model::gumbel_noise(uniform)
         });
         let losses = self
             .wm

@@ -78,35 +78,36 @@ pub struct WorldModel {
     cfg: DcwmConfig,
 }
 
-/// Turns uniforms in [0, 1) into the Gumbel-softmax noise factors `1/E`,
-/// `E = −log U ~ Exp(1)`, in place (what `F.gumbel_softmax` draws as
-/// `exponential_()`; its Gumbel noise is `g = −log E`).
-pub fn gumbel_factors(uniform: Tensor) -> Tensor {
+/// Gumbel noise `g = −log(−log U)` from uniforms `U` in [0, 1), in place
+/// (the noise `F.gumbel_softmax` adds to the logits).
+pub fn gumbel_noise(uniform: Tensor) -> Tensor {
     let mut u = uniform;
-    let _ = u.clamp_min_(1e-20).log_().neg_().reciprocal_();
+    let _ = u.clamp_min_(1e-20).log_().neg_().log_().neg_();
     u
 }
 
-/// Gumbel-softmax with temperature 1 (Jang et al. 2017) over the classes in
-/// dimension `dim` of log-probabilities `log_p`, with noise factors from
-/// [`gumbel_factors`]: `softmax(log p + g) = (p / E) / Σ (p / E)`, which
-/// needs no logarithm of the noise. With `hard`, a one-hot sample (the
-/// argmax) in the forward pass and the softmax's gradient in the backward
-/// pass (straight through).
-pub fn gumbel_softmax(log_p: &Tensor, factors: &Tensor, hard: bool, dim: i64) -> Tensor {
-    let y = log_p.exp() * factors;
-    let soft = &y / y.sum_dim_intlist(dim, true, Kind::Float);
-    if !hard {
-        return soft;
-    }
-    // The one-hot of the largest entry, by comparison with the max (a
-    // reduction that vectorises over a strided class dimension, unlike
-    // argmax); ties have probability zero.
-    let one_hot = tch::no_grad(|| {
+/// Gumbel-softmax sample with temperature 1 (Jang et al. 2017) over the
+/// classes in dimension `dim`: `softmax(log p + g)` for log-probabilities
+/// `log_p` and noise `g` from [`gumbel_noise`] (one softmax kernel forward and
+/// backward).
+pub fn gumbel_softmax(log_p: &Tensor, noise: &Tensor, dim: i64) -> Tensor {
+    (log_p + noise).softmax(dim, Kind::Float)
+}
+
+/// The one-hot of the largest entry along `dim`, without gradient: a
+/// comparison with the max, a reduction that vectorises over a strided class
+/// dimension (unlike argmax). Two entries tie only when their floats are
+/// equal, which gives two ones.
+pub fn one_hot_of_max(y: &Tensor, dim: i64) -> Tensor {
+    tch::no_grad(|| {
         let y = y.detach();
-        y.ge_tensor(&y.amax([dim], true)).to_kind(Kind::Float) - soft.detach()
-    });
-    one_hot + soft
+        y.ge_tensor(&y.amax([dim], true)).to_kind(Kind::Float)
+    })
+}
+
+/// Straight-through estimator: the value of `hard`, the gradient of `soft`.
+pub fn straight_through(hard: &Tensor, soft: &Tensor) -> Tensor {
+    soft + (hard - soft).detach()
 }
 
 /// Cross-entropy between `logits` `[B, C, d]` (classes in dimension 1) and
@@ -285,7 +286,7 @@ impl WorldModel {
 
     /// Next representation `[B, D]` and, in cross-entropy mode, the
     /// log-probabilities of the codes `[B, C, d]`. `noise` (the logits'
-    /// shape, from [`gumbel_factors`]) drives the Gumbel samples of `Sample`.
+    /// shape, from [`gumbel_noise`]) drives the Gumbel samples of `Sample`.
     pub fn next(
         &self,
         nets: &WorldModelNets,
@@ -298,13 +299,22 @@ impl WorldModel {
         match (&self.fsq, self.cfg.consistency_loss) {
             (Some(_), ConsistencyLoss::CrossEntropy) => {
                 let logp = out.log_softmax(1, Kind::Float);
-                let weights = match (mode, noise) {
-                    (UncPropMode::Sample, Some(f)) => {
-                        gumbel_softmax(&logp, f, self.cfg.straight_through_gumbel, 1)
+                let next = match (mode, noise) {
+                    (UncPropMode::Sample, Some(g)) => {
+                        let soft = gumbel_softmax(&logp, g, 1);
+                        let e = self.embed(&soft);
+                        if self.cfg.straight_through_gumbel {
+                            // Straight through after the embedding, which is
+                            // linear: the same as embedding `hard − soft.detach()
+                            // + soft`, on a tensor C/e times smaller.
+                            straight_through(&self.embed(&one_hot_of_max(&soft, 1)), &e)
+                        } else {
+                            e
+                        }
                     }
-                    _ => logp.exp(),
+                    _ => self.embed(&logp.exp()),
                 };
-                (self.embed(&weights), Some(logp))
+                (next, Some(logp))
             }
             (Some(f), ConsistencyLoss::Mse) => {
                 let b = out.size()[0];
@@ -342,7 +352,7 @@ impl WorldModel {
     /// The world-model loss on a slice batch (time-major): observations
     /// `[T+1, B, O]`, actions `[T, B, A]`, rewards `[T, B]`, alive masks
     /// `[T, B]` (0 after a terminal transition), `T ≥ horizon`. `noise`
-    /// holds the Gumbel noise factors `[horizon, B, C, d]` for `Sample`.
+    /// holds the Gumbel noise `[horizon, B, C, d]` for `Sample`.
     pub fn loss(
         &self,
         obs: &Tensor,
@@ -474,14 +484,13 @@ mod tests {
         let g = -(-u.log()).log();
         let want = (&logits + &g).softmax(1, Kind::Float);
         let log_p = logits.log_softmax(1, Kind::Float);
-        let f = gumbel_factors(u.copy());
-        let soft = gumbel_softmax(&log_p, &f, false, 1);
+        let soft = gumbel_softmax(&log_p, &gumbel_noise(u.copy()), 1);
         let err = (&soft - &want).abs().max().double_value(&[]);
         assert!(err < 1e-5, "{err}");
         // The hard sample is the one-hot of the textbook argmax.
-        let hard = gumbel_softmax(&log_p, &f, true, 1);
         let idx = want.argmax(1, true);
         let one_hot = want.zeros_like().scatter_value(1, &idx, 1.0);
+        let hard = one_hot_of_max(&soft, 1);
         assert_eq!((hard - one_hot).abs().max().double_value(&[]), 0.0);
     }
 
@@ -492,23 +501,29 @@ mod tests {
             .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(0);
         let logits = Tensor::randn([4, 3, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
-        let f = gumbel_factors(Tensor::rand([4, 3, 5], (Kind::Float, Device::Cpu)));
-        let y = gumbel_softmax(&logits.log_softmax(-1, Kind::Float), &f, true, -1);
-        let ones = y.sum_dim_intlist(-1, false, Kind::Float);
-        assert!(ones.allclose(&ones.ones_like(), 1e-6, 1e-6, false));
-        let maxes = y.amax([-1], false);
-        assert!(maxes.allclose(&maxes.ones_like(), 1e-6, 1e-6, false));
-        (&y * Tensor::arange(5, (Kind::Float, Device::Cpu)))
-            .sum(Kind::Float)
-            .backward();
-        assert!(logits.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
+        let g = gumbel_noise(Tensor::rand([4, 3, 5], (Kind::Float, Device::Cpu)));
+        let sample = || gumbel_softmax(&logits.log_softmax(-1, Kind::Float), &g, -1);
+        let soft = sample();
+        let hard = one_hot_of_max(&soft, -1);
+        let y = straight_through(&hard, &soft);
+        assert_eq!((&y - &hard).abs().max().double_value(&[]), 0.0);
+        let ones = hard.sum_dim_intlist(-1, false, Kind::Float);
+        assert!(ones.allclose(&ones.ones_like(), 0.0, 0.0, false));
+        // The gradient is the soft sample's.
+        let w = Tensor::arange(5, (Kind::Float, Device::Cpu));
+        (&y * &w).sum(Kind::Float).backward();
+        let g_st = logits.grad().copy();
+        let _ = logits.grad().zero_();
+        (sample() * &w).sum(Kind::Float).backward();
+        assert!(g_st.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+        assert!(g_st.allclose(&logits.grad(), 1e-6, 1e-6, false));
         // Sampling frequencies follow softmax(logits).
         let l = Tensor::from_slice(&[1.0f32, 0.0, -1.0])
             .log_softmax(-1, Kind::Float)
             .view([1, 3])
             .expand([20000, 3], false);
-        let f = gumbel_factors(Tensor::rand([20000, 3], (Kind::Float, Device::Cpu)));
-        let freq = gumbel_softmax(&l, &f, true, 1).mean_dim(0, false, Kind::Float);
+        let g = gumbel_noise(Tensor::rand([20000, 3], (Kind::Float, Device::Cpu)));
+        let freq = one_hot_of_max(&gumbel_softmax(&l, &g, 1), 1).mean_dim(0, false, Kind::Float);
         let p = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).softmax(-1, Kind::Float);
         assert!((freq - p).abs().max().double_value(&[]) < 0.02);
     }
