@@ -104,6 +104,25 @@ pub trait Agent: Send {
         episode_end: bool,
     ) -> Result<(), AgentError>;
 
+    /// Updates that [`Agent::update`] scheduled and that have not run yet:
+    /// an update block in progress (DCWM's 5,000-update pretraining, its
+    /// 500 updates after each episode). The run loop drains them with
+    /// [`Agent::run_pending_updates`] before the next episode and may
+    /// checkpoint between chunks, so a long block survives an interruption.
+    /// Agents that learn inside `update` keep the default, 0.
+    fn pending_updates(&self) -> u64 {
+        0
+    }
+
+    /// Runs up to `max` of the pending updates; returns how many ran.
+    fn run_pending_updates(
+        &mut self,
+        _buffer: &ReplayBuffer,
+        _max: u64,
+    ) -> Result<u64, AgentError> {
+        Ok(0)
+    }
+
     /// One gradient update of everything the agent learns, on a batch drawn
     /// from `buffer`, outside the agent's own schedule (benchmarks). Returns
     /// `false` for agents that do not learn. Afterwards the agent acts with

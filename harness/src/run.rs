@@ -17,6 +17,11 @@
 //!   for DMC, as in DCWM's published DMC CSVs.
 //! - `train.csv`: one row per training episode: `env_step,episode,
 //!   episode_reward,episode_length,wall_time_s` + the agent's metrics.
+//! - Update blocks an agent schedules at an episode end
+//!   ([`Agent::pending_updates`], e.g. DCWM's 5,000-update pretraining) run
+//!   before the next episode in chunks of [`UPDATE_CHUNK`] updates, with a
+//!   checkpoint between chunks; the episode's train.csv row (with the
+//!   metrics after the block) follows the block.
 //! - Checkpoints at episode ends (every `checkpoint_every` env steps) into
 //!   `checkpoint/`: agent, replay buffer, loop state (step, episode, RNG, CSV
 //!   byte lengths). Written to `checkpoint.tmp/` and renamed into place. On
@@ -64,6 +69,20 @@ pub enum Outcome {
     AlreadyComplete,
 }
 
+/// Updates per chunk of an agent's scheduled update block; a block longer
+/// than this is checkpointed between chunks.
+pub const UPDATE_CHUNK: u64 = 1000;
+
+/// A finished training episode whose train.csv row waits for the agent's
+/// update block.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct EpisodeEnd {
+    env_step: u64,
+    episode: u64,
+    ret: f64,
+    len: u64,
+}
+
 /// The loop's own state, saved with each checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LoopState {
@@ -78,6 +97,9 @@ struct LoopState {
     eval_csv_bytes: u64,
     train_csv_bytes: u64,
     train_columns: Vec<String>,
+    /// Set while the agent's update block after this episode runs.
+    #[serde(default)]
+    episode_end: Option<EpisodeEnd>,
 }
 
 /// `meta.json`: versions, device, host, times.
@@ -267,15 +289,32 @@ pub fn execute(
     agents::apply_torch_threads();
     let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train"))?;
     let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval"))?;
-    let spec = env.spec().clone();
-    let repeat = envs::DMC_PROTOCOL.action_repeat as u64;
     let agent = agents::make(
         &cfg.agent,
-        &spec,
+        env.spec(),
         &cfg.agent_config,
         tch_device,
         agents::rng::derive_seed(cfg.seed, "agent"),
     )?;
+    let device_name = match tch_device {
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        d => format!("{d:?}").to_lowercase(),
+    };
+    run_agent(cfg, dir, agent, env, eval_env, &device_name, progress)
+}
+
+/// Runs (or resumes) `agent` in `dir`, whose config `execute` has checked.
+fn run_agent(
+    cfg: &RunConfig,
+    dir: &Path,
+    agent: Box<dyn Agent>,
+    env: Box<dyn Env>,
+    eval_env: Box<dyn Env>,
+    device_name: &str,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Outcome> {
+    let spec = env.spec().clone();
+    let repeat = envs::DMC_PROTOCOL.action_repeat as u64;
     let episode_len = spec.max_episode_steps.unwrap_or(500) as u64;
     let agent_steps = cfg.run.steps.div_ceil(repeat);
     let capacity = cfg
@@ -294,10 +333,7 @@ pub fn execute(
             ctrlbench_version: env!("CARGO_PKG_VERSION").into(),
             mujoco_version: envs::mujoco_version(),
             libtorch_version: agents::libtorch_version().into(),
-            device: match tch_device {
-                tch::Device::Cuda(i) => format!("cuda:{i}"),
-                d => format!("{d:?}").to_lowercase(),
-            },
+            device: device_name.into(),
             git_commit: git_commit(),
             host: host(),
             start_time: now.clone(),
@@ -337,6 +373,7 @@ pub fn execute(
             eval_csv_bytes: 0,
             train_csv_bytes: 0,
             train_columns: agent.metrics().into_iter().map(|(k, _)| k).collect(),
+            episode_end: None,
         };
         meta.start_time = now;
         meta.resumed_at.clear();
@@ -431,6 +468,8 @@ impl Runner<'_> {
         let mut action64 = vec![0.0f64; action_dim];
         let mut last_report = Instant::now();
         progress(&self.progress());
+        // A run resumed inside an update block finishes it first.
+        self.finish_episode(progress)?;
         if self.maybe_eval()? {
             progress(&self.evaluated());
         }
@@ -461,7 +500,6 @@ impl Runner<'_> {
                         tracing::warn!(run = %self.dir.display(), env_step = self.state.env_step, "simulation diverged, episode ended: {e}");
                         done = true;
                         self.agent.update(&self.buffer, self.state.env_step, true)?;
-                        self.train_row(ret, len)?;
                         break;
                     }
                     Err(e) => return Err(e.into()),
@@ -475,7 +513,7 @@ impl Runner<'_> {
                 done = t.done();
                 self.agent.update(&self.buffer, self.state.env_step, done)?;
                 if done {
-                    self.train_row(ret, len)?;
+                    break;
                 }
                 if self.maybe_eval()? {
                     progress(&self.evaluated());
@@ -485,7 +523,22 @@ impl Runner<'_> {
                     last_report = Instant::now();
                 }
             }
-            self.state.episode += 1;
+            if done {
+                self.state.episode_end = Some(EpisodeEnd {
+                    env_step: self.state.env_step,
+                    episode: self.state.episode,
+                    ret,
+                    len,
+                });
+                self.state.episode += 1;
+                self.finish_episode(progress)?;
+                if self.maybe_eval()? {
+                    progress(&self.evaluated());
+                    last_report = Instant::now();
+                }
+            } else {
+                self.state.episode += 1;
+            }
             let since = self.state.env_step - self.state.last_checkpoint;
             if done && self.state.env_step < steps && since >= self.cfg.run.checkpoint_every {
                 self.checkpoint()?;
@@ -500,13 +553,34 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn train_row(&mut self, ret: f64, len: u64) -> Result<()> {
+    /// Runs the update block the agent scheduled at the end of an episode
+    /// (checkpointing between chunks), then writes the episode's train.csv
+    /// row. Nothing to do when no episode end is pending.
+    fn finish_episode(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
+        let Some(end) = self.state.episode_end else {
+            return Ok(());
+        };
+        while self.agent.pending_updates() > 0 {
+            let pending = self.agent.pending_updates();
+            if self.agent.run_pending_updates(&self.buffer, UPDATE_CHUNK)? == 0 {
+                bail!("the agent reports {pending} pending updates but runs none");
+            }
+            if self.agent.pending_updates() > 0 {
+                self.checkpoint()?;
+            }
+            progress(&self.progress());
+        }
+        self.state.episode_end = None;
+        self.train_row(&end)
+    }
+
+    fn train_row(&mut self, end: &EpisodeEnd) -> Result<()> {
         let metrics = self.agent.metrics();
         let mut row = vec![
-            self.state.env_step.to_string(),
-            self.state.episode.to_string(),
-            csv_f64(ret),
-            len.to_string(),
+            end.env_step.to_string(),
+            end.episode.to_string(),
+            csv_f64(end.ret),
+            end.len.to_string(),
             format!("{:.3}", self.wall_time()),
         ];
         for col in &self.state.train_columns {
@@ -643,6 +717,145 @@ fn to_f32(src: &[f64], dst: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::config::RunSettings;
+    use agents::AgentError;
+    use agents::agent::{load_json, save_json};
+
+    /// Schedules a 2,500-update block after its first episode and 7 updates
+    /// after each later one. Each update folds its index into `value`, so
+    /// train.csv shows how many updates ran, and in which order. Fails, as a
+    /// crash would, on reaching update `crash_at`.
+    #[derive(Default, Serialize, Deserialize)]
+    struct BlockAgent {
+        episodes: u64,
+        pending: u64,
+        updates: u64,
+        value: u64,
+        #[serde(skip)]
+        crash_at: Option<u64>,
+    }
+
+    impl Agent for BlockAgent {
+        fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
+            Ok(vec![0.0])
+        }
+
+        fn update(&mut self, _: &ReplayBuffer, _: u64, end: bool) -> Result<(), AgentError> {
+            if end {
+                self.episodes += 1;
+                self.pending += if self.episodes == 1 { 2500 } else { 7 };
+            }
+            Ok(())
+        }
+
+        fn pending_updates(&self) -> u64 {
+            self.pending
+        }
+
+        fn run_pending_updates(&mut self, _: &ReplayBuffer, max: u64) -> Result<u64, AgentError> {
+            let n = max.min(self.pending);
+            for _ in 0..n {
+                if self.crash_at == Some(self.updates) {
+                    return Err(AgentError::Other("crashed".into()));
+                }
+                self.updates += 1;
+                self.pending -= 1;
+                self.value = (self.value * 31 + self.updates) % 1_000_003;
+            }
+            Ok(n)
+        }
+
+        fn metrics(&self) -> Vec<(String, f64)> {
+            vec![
+                ("updates".into(), self.updates as f64),
+                ("value".into(), self.value as f64),
+            ]
+        }
+
+        fn save(&self, dir: &Path) -> Result<(), AgentError> {
+            save_json(dir, "block.json", self)
+        }
+
+        fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+            *self = load_json(dir, "block.json")?;
+            Ok(())
+        }
+    }
+
+    /// eval.csv and train.csv without their wall_time_s columns.
+    fn csvs(dir: &Path) -> Vec<String> {
+        ["eval.csv", "train.csv"]
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(dir.join(f)).unwrap();
+                let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+                let wall = header.iter().position(|h| *h == "wall_time_s").unwrap();
+                text.lines()
+                    .map(|l| {
+                        let mut cells: Vec<&str> = l.split(',').collect();
+                        cells.remove(wall);
+                        cells.join(",")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
+        let cfg = RunConfig {
+            experiment: "block".into(),
+            agent: "block".into(),
+            task: "cartpole-balance".into(),
+            seed: 3,
+            variant: None,
+            run: RunSettings {
+                steps: 4000,
+                eval_every: 2000,
+                eval_episodes: 1,
+                ..RunSettings::default()
+            },
+            agent_config: serde_yaml::Value::Null,
+        };
+        let run = |dir: &Path, crash_at: Option<u64>| {
+            let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train")).unwrap();
+            let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval")).unwrap();
+            let agent = Box::new(BlockAgent {
+                crash_at,
+                ..BlockAgent::default()
+            });
+            run_agent(&cfg, dir, agent, env, eval_env, "cpu", &mut |_| {})
+        };
+        let root = std::env::temp_dir().join(format!("ctrlbench-block-{}", std::process::id()));
+        let (full, cut) = (root.join("full"), root.join("cut"));
+        for d in [&full, &cut] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        run(&full, None).unwrap();
+        let reference = csvs(&full);
+        // 4 episodes; after the first, 2,500 updates, then 7 per episode.
+        let last = reference[1].lines().last().unwrap();
+        assert!(last.starts_with("4000,3,"), "{last}");
+        assert!(last.contains(",2521,"), "{last}");
+
+        // A crash at update 1,500: the checkpoint after the first 1,000 of
+        // the block is on disk, and no train.csv row yet.
+        let err = run(&cut, Some(1500)).unwrap_err();
+        assert!(err.to_string().contains("crashed"), "{err}");
+        assert!(has_checkpoint(&cut));
+        let state: LoopState =
+            serde_json::from_slice(&std::fs::read(cut.join("checkpoint/state.json")).unwrap())
+                .unwrap();
+        let rows = std::fs::read_to_string(cut.join("train.csv")).unwrap();
+        assert_eq!(rows.lines().count(), 1, "{rows}");
+        assert!(state.episode_end.is_some());
+        run(&cut, None).unwrap();
+        assert_eq!(csvs(&cut), reference);
+        std::fs::remove_dir_all(root).ok();
+    }
+
     #[test]
     fn utc_now_is_rfc3339() {
         let t = super::utc_now();

@@ -8,7 +8,10 @@
 //! `configs/agents/dcwm.tasks.yaml`). Training schedule (`train.py`):
 //! `random_episodes` episodes of uniform random actions, then one
 //! pretraining block of `random_episodes × episode length` updates, then
-//! after every episode `utd_ratio × episode length` updates. Each update:
+//! after every episode `utd_ratio × episode length` updates. `update`
+//! schedules a block; the run loop drains it in chunks
+//! ([`Agent::run_pending_updates`]) and can checkpoint between chunks. Each
+//! update:
 //! one world-model step on a slice of `max(horizon, nstep)` transitions, then
 //! the critic on the slice's n-step transition (codes from the updated
 //! encoder, no gradient), then every `actor_update_freq` critic updates the
@@ -381,6 +384,9 @@ struct DcwmState {
     torch: TorchStream,
     /// Set by `train_step`: act with the learned agent from now on.
     forced_learning: bool,
+    /// Updates of the scheduled block not yet run.
+    #[serde(default)]
+    pending_updates: u64,
     #[serde(with = "crate::agent::nan_as_null")]
     consistency_loss: f64,
     #[serde(with = "crate::agent::nan_as_null")]
@@ -573,6 +579,7 @@ impl Dcwm {
                 sample_rng: Rng::new(derive_seed(seed, "dcwm/sample")),
                 torch: TorchStream::new(derive_seed(seed, "dcwm/torch")),
                 forced_learning: false,
+                pending_updates: 0,
                 consistency_loss: f64::NAN,
                 reward_loss: f64::NAN,
                 world_model_loss: f64::NAN,
@@ -806,12 +813,8 @@ impl Dcwm {
         Ok(buffer.sample_slices(self.cfg.batch_size, h, &mut self.state.sample_rng)?)
     }
 
-    /// `n` updates, then the codebook usage on a fresh batch.
-    fn update_block(&mut self, buffer: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
-        for _ in 0..n {
-            let batch = self.sample(buffer)?;
-            self.update_on(&batch);
-        }
+    /// The codebook usage on a fresh batch (after each update block).
+    fn measure_codebook_usage(&mut self, buffer: &ReplayBuffer) -> Result<(), AgentError> {
         let batch = self.sample(buffer)?;
         let b = (batch.reward.len() / batch.horizon) as i64;
         let obs = self
@@ -864,9 +867,29 @@ impl Agent for Dcwm {
             steps
         };
         let n = (transitions as f64 * self.cfg.utd_ratio).round() as u64;
-        self.update_block(buffer, n)?;
+        self.state.pending_updates += n;
         self.state.schedule_step += 1;
+        if n == 0 {
+            self.measure_codebook_usage(buffer)?;
+        }
         Ok(())
+    }
+
+    fn pending_updates(&self) -> u64 {
+        self.state.pending_updates
+    }
+
+    fn run_pending_updates(&mut self, buffer: &ReplayBuffer, max: u64) -> Result<u64, AgentError> {
+        let n = max.min(self.state.pending_updates);
+        for _ in 0..n {
+            let batch = self.sample(buffer)?;
+            self.update_on(&batch);
+            self.state.pending_updates -= 1;
+        }
+        if n > 0 && self.state.pending_updates == 0 {
+            self.measure_codebook_usage(buffer)?;
+        }
+        Ok(n)
     }
 
     fn train_step(&mut self, buffer: &ReplayBuffer) -> Result<bool, AgentError> {

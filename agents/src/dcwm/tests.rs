@@ -154,6 +154,50 @@ fn save_load_gives_identical_plans_and_updates() {
 }
 
 #[test]
+fn an_interrupted_update_block_resumes_to_the_same_agent() {
+    let buf = filled_buffer(5, 2, 3, 30);
+    let play_episode = |a: &mut Dcwm| {
+        for t in 0..30 {
+            a.update(&buf, 0, t + 1 == 30).unwrap();
+        }
+    };
+    // The pretraining block: random_episodes × episode length updates.
+    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    play_episode(&mut a);
+    assert_eq!(a.pending_updates(), 30);
+    assert_eq!(a.run_pending_updates(&buf, 100).unwrap(), 30);
+    assert_eq!((a.pending_updates(), a.state.critic_updates), (0, 30));
+
+    // The same block cut after 12 updates, saved, and finished by a fresh agent.
+    let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    play_episode(&mut b);
+    assert_eq!(b.run_pending_updates(&buf, 12).unwrap(), 12);
+    let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-block-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    b.save(&dir).unwrap();
+    let mut c = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 99).unwrap();
+    c.load(&dir).unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    assert_eq!(c.pending_updates(), 18);
+    assert_eq!(c.run_pending_updates(&buf, 100).unwrap(), 18);
+    assert_eq!(c.pending_updates(), 0);
+    assert_eq!(a.state.world_model_loss, c.state.world_model_loss);
+    assert_eq!(a.state.critic_loss, c.state.critic_loss);
+    assert_eq!(a.state.codebook_usage, c.state.codebook_usage);
+    let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
+    a.begin_episode(Mode::Eval);
+    c.begin_episode(Mode::Eval);
+    assert_eq!(
+        a.act(&obs, Mode::Eval).unwrap(),
+        c.act(&obs, Mode::Eval).unwrap()
+    );
+
+    // After the next episode: a block of one episode's updates.
+    play_episode(&mut c);
+    assert_eq!(c.pending_updates(), 30);
+}
+
+#[test]
 fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
     // In f32 and in mixed precision (bf16 matmuls).
     for use_amp in [false, true] {
@@ -178,7 +222,7 @@ fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
             first.0,
             last.0
         );
-        a.update_block(&buf, 0).unwrap();
+        a.measure_codebook_usage(&buf).unwrap();
         let usage = a.state.codebook_usage;
         assert!(usage > 0.0 && usage <= 100.0, "{usage}");
         let act = a.act(&[0.0; 5], Mode::Eval).unwrap();
