@@ -24,9 +24,15 @@ pub struct Fsq {
     codebook: Tensor,
 }
 
+/// Straight-through estimator (Bengio et al. 2013): the value of `hard`,
+/// the gradient of `soft`.
+pub fn straight_through(hard: &Tensor, soft: &Tensor) -> Tensor {
+    soft + (hard - soft).detach()
+}
+
 /// `x` rounded in the forward pass, identity in the backward pass.
 pub fn round_ste(x: &Tensor) -> Tensor {
-    x + (x.round() - x).detach()
+    straight_through(&x.round(), x)
 }
 
 impl Fsq {

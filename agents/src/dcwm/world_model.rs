@@ -25,7 +25,7 @@
 use tch::{Device, Kind, Tensor, nn, nn::Module};
 
 use super::{ConsistencyLoss, DcwmConfig, DiscreteEncoding, UncPropMode};
-use crate::fsq::Fsq;
+use crate::fsq::{Fsq, straight_through};
 use crate::nn::{Adam, CastMlp, Mlp, MlpSpec};
 
 /// An encoded batch.
@@ -103,11 +103,6 @@ pub fn one_hot_of_max(y: &Tensor, dim: i64) -> Tensor {
         let y = y.detach();
         y.ge_tensor(&y.amax([dim], true)).to_kind(Kind::Float)
     })
-}
-
-/// Straight-through estimator: the value of `hard`, the gradient of `soft`.
-pub fn straight_through(hard: &Tensor, soft: &Tensor) -> Tensor {
-    soft + (hard - soft).detach()
 }
 
 /// Cross-entropy between `logits` `[B, C, d]` (classes in dimension 1) and
@@ -249,7 +244,7 @@ impl WorldModel {
                 let hard = soft
                     .zeros_like()
                     .scatter_value(-1, &indices.unsqueeze(-1), 1.0);
-                (hard - soft.detach() + soft).view([b, -1])
+                straight_through(&hard, &soft).view([b, -1])
             }
         };
         Encoded {
