@@ -337,22 +337,31 @@ impl EnsembleMlp {
         self.forward_layers(x, members.len() as i64, |t| t.index_select(0, &idx))
     }
 
-    /// The ensemble with its matrix multiplies in `kind` (e.g. bf16), LayerNorm,
-    /// activations and outputs in f32, as [`Mlp::cast`]: differentiable views
-    /// of the parameters, or frozen copies when made under `no_grad`.
+    /// The ensemble with the matrix multiplies of its hidden layers in `kind`
+    /// (e.g. bf16), LayerNorm, activations and the output layer in f32 (its
+    /// parameters shared), otherwise as [`Mlp::cast`]. The output layer stays in f32
+    /// because ensembles here are value heads, where the absolute size of an
+    /// output matters: a bf16 result has 8 significant bits, so a Q-value
+    /// near 150 would come out rounded to a multiple of 1, as large as the
+    /// differences between actions that planning and the TD target compare.
     pub fn cast(&self, kind: Kind) -> EnsembleMlp {
+        let n = self.layers.len();
         EnsembleMlp {
             k: self.k,
             layers: self
                 .layers
                 .iter()
-                .map(|l| EnsembleLayer {
-                    weight: l.weight.to_kind(kind),
-                    bias: l.bias.to_kind(kind),
-                    norm: l
-                        .norm
-                        .as_ref()
-                        .map(|(g, b)| (g.shallow_clone(), b.shallow_clone())),
+                .enumerate()
+                .map(|(i, l)| {
+                    let kind = if i + 1 < n { kind } else { Kind::Float };
+                    EnsembleLayer {
+                        weight: l.weight.to_kind(kind),
+                        bias: l.bias.to_kind(kind),
+                        norm: l
+                            .norm
+                            .as_ref()
+                            .map(|(g, b)| (g.shallow_clone(), b.shallow_clone())),
+                    }
                 })
                 .collect(),
             activation: self.activation,
@@ -668,6 +677,34 @@ mod tests {
         assert_eq!(low.kind(), Kind::Float);
         let rel = (&y - &low).abs().max().double_value(&[]) / y.abs().max().double_value(&[]);
         assert!(rel > 0.0 && rel < 0.05, "relative error {rel}");
+    }
+
+    #[test]
+    fn cast_ensemble_keeps_large_outputs_to_f32_resolution() {
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let ens = EnsembleMlp::new(&vs.root(), 2, 6, 1, &MlpSpec::normed_mish(&[32, 32]));
+        // Q-values near 150, where bf16 numbers are 1 apart.
+        tch::no_grad(|| {
+            let _ = ens.layers[2].bias.shallow_clone().fill_(150.3);
+        });
+        let x = Tensor::randn([64, 6], (Kind::Float, Device::Cpu));
+        let y = ens.forward(&x);
+        let low = tch::no_grad(|| ens.cast(Kind::BFloat16)).forward(&x);
+        let err = (&y - &low).abs().max().double_value(&[]);
+        // Only the hidden layers' bf16 rounding, scaled by the small head
+        // weights; a bf16 head would be off by up to 0.5.
+        assert!(err < 0.05, "max abs error {err}");
+        // The outputs still tell apart inputs whose values differ by < 1.
+        let spread = (y.max() - y.min()).double_value(&[]);
+        assert!(spread < 5.0, "spread {spread}");
+        let mut values = Vec::<f32>::try_from(low.flatten(0, -1)).unwrap();
+        values.sort_by(f32::total_cmp);
+        values.dedup();
+        assert!(values.len() > 32, "{} distinct values of 128", values.len());
     }
 
     #[test]
