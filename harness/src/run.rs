@@ -22,7 +22,8 @@
 //!   before the next episode in chunks of [`UPDATE_CHUNK`] updates, with a
 //!   checkpoint between chunks; the episode's train.csv row (with the
 //!   metrics after the block) follows the block.
-//! - Checkpoints at episode ends (every `checkpoint_every` env steps) into
+//! - Checkpoints at episode ends (every `checkpoint_every` env steps, before
+//!   that step's evaluation) and before the final evaluation into
 //!   `checkpoint/`: agent, replay buffer, loop state (step, episode, RNG, CSV
 //!   byte lengths). Written to `checkpoint.tmp/` and renamed into place. On
 //!   resume the CSVs are cut back to their length at the checkpoint, so a
@@ -532,6 +533,12 @@ impl Runner<'_> {
                 });
                 self.state.episode += 1;
                 self.finish_episode(progress)?;
+                // Checkpoint before a due evaluation: an interruption then
+                // costs the evaluation only, which a resumed run starts with.
+                let since = self.state.env_step - self.state.last_checkpoint;
+                if self.state.env_step < steps && since >= self.cfg.run.checkpoint_every {
+                    self.checkpoint()?;
+                }
                 if self.maybe_eval()? {
                     progress(&self.evaluated());
                     last_report = Instant::now();
@@ -539,12 +546,13 @@ impl Runner<'_> {
             } else {
                 self.state.episode += 1;
             }
-            let since = self.state.env_step - self.state.last_checkpoint;
-            if done && self.state.env_step < steps && since >= self.cfg.run.checkpoint_every {
-                self.checkpoint()?;
-            }
         }
         if self.state.last_eval_step != Some(self.state.env_step) {
+            // The final evaluation of a planning agent can take as long as
+            // several episodes of training; keep the training behind it.
+            if self.state.last_checkpoint < self.state.env_step {
+                self.checkpoint()?;
+            }
             self.evaluate()?;
             progress(&self.evaluated());
         } else {
@@ -725,7 +733,8 @@ mod tests {
     /// Schedules a 2,500-update block after its first episode and 7 updates
     /// after each later one. Each update folds its index into `value`, so
     /// train.csv shows how many updates ran, and in which order. Fails, as a
-    /// crash would, on reaching update `crash_at`.
+    /// crash would, on reaching update `crash_at`, or in evaluation episode
+    /// `crash_in_eval` (counted from 1 in this process).
     #[derive(Default, Serialize, Deserialize)]
     struct BlockAgent {
         episodes: u64,
@@ -734,10 +743,23 @@ mod tests {
         value: u64,
         #[serde(skip)]
         crash_at: Option<u64>,
+        #[serde(skip)]
+        crash_in_eval: Option<u64>,
+        #[serde(skip)]
+        eval_episodes: u64,
     }
 
     impl Agent for BlockAgent {
-        fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
+        fn begin_episode(&mut self, mode: Mode) {
+            if mode == Mode::Eval {
+                self.eval_episodes += 1;
+            }
+        }
+
+        fn act(&mut self, _obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
+            if mode == Mode::Eval && self.crash_in_eval == Some(self.eval_episodes) {
+                return Err(AgentError::Other("crashed in evaluation".into()));
+            }
             Ok(vec![0.0])
         }
 
@@ -778,7 +800,12 @@ mod tests {
         }
 
         fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
-            *self = load_json(dir, "block.json")?;
+            let (crash_at, crash_in_eval) = (self.crash_at, self.crash_in_eval);
+            *self = BlockAgent {
+                crash_at,
+                crash_in_eval,
+                ..load_json(dir, "block.json")?
+            };
             Ok(())
         }
     }
@@ -803,9 +830,9 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
-        let cfg = RunConfig {
+    /// A 4,000-step cartpole-balance run of [`BlockAgent`] (4 episodes).
+    fn block_config(eval_every: u64, checkpoint_every: u64) -> RunConfig {
+        RunConfig {
             experiment: "block".into(),
             agent: "block".into(),
             task: "cartpole-balance".into(),
@@ -813,27 +840,40 @@ mod tests {
             variant: None,
             run: RunSettings {
                 steps: 4000,
-                eval_every: 2000,
+                eval_every,
                 eval_episodes: 1,
+                checkpoint_every,
                 ..RunSettings::default()
             },
             agent_config: serde_yaml::Value::Null,
-        };
-        let run = |dir: &Path, crash_at: Option<u64>| {
-            let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train")).unwrap();
-            let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval")).unwrap();
-            let agent = Box::new(BlockAgent {
-                crash_at,
-                ..BlockAgent::default()
-            });
-            run_agent(&cfg, dir, agent, env, eval_env, "cpu", &mut |_| {})
-        };
-        let root = std::env::temp_dir().join(format!("ctrlbench-block-{}", std::process::id()));
+        }
+    }
+
+    fn block_run(cfg: &RunConfig, dir: &Path, agent: BlockAgent) -> Result<Outcome> {
+        let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train")).unwrap();
+        let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval")).unwrap();
+        run_agent(cfg, dir, Box::new(agent), env, eval_env, "cpu", &mut |_| {})
+    }
+
+    fn checkpoint_state(dir: &Path) -> LoopState {
+        serde_json::from_slice(&std::fs::read(dir.join("checkpoint/state.json")).unwrap()).unwrap()
+    }
+
+    /// Fresh `full` and `cut` run directories under a per-test root.
+    fn block_dirs(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("ctrlbench-{name}-{}", std::process::id()));
         let (full, cut) = (root.join("full"), root.join("cut"));
         for d in [&full, &cut] {
             std::fs::create_dir_all(d).unwrap();
         }
-        run(&full, None).unwrap();
+        (root, full, cut)
+    }
+
+    #[test]
+    fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
+        let cfg = block_config(2000, RunSettings::default().checkpoint_every);
+        let (root, full, cut) = block_dirs("block");
+        block_run(&cfg, &full, BlockAgent::default()).unwrap();
         let reference = csvs(&full);
         // 4 episodes; after the first, 2,500 updates, then 7 per episode.
         let last = reference[1].lines().last().unwrap();
@@ -842,16 +882,65 @@ mod tests {
 
         // A crash at update 1,500: the checkpoint after the first 1,000 of
         // the block is on disk, and no train.csv row yet.
-        let err = run(&cut, Some(1500)).unwrap_err();
+        let crash = BlockAgent {
+            crash_at: Some(1500),
+            ..BlockAgent::default()
+        };
+        let err = block_run(&cfg, &cut, crash).unwrap_err();
         assert!(err.to_string().contains("crashed"), "{err}");
         assert!(has_checkpoint(&cut));
-        let state: LoopState =
-            serde_json::from_slice(&std::fs::read(cut.join("checkpoint/state.json")).unwrap())
-                .unwrap();
         let rows = std::fs::read_to_string(cut.join("train.csv")).unwrap();
         assert_eq!(rows.lines().count(), 1, "{rows}");
-        assert!(state.episode_end.is_some());
-        run(&cut, None).unwrap();
+        assert!(checkpoint_state(&cut).episode_end.is_some());
+        block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+        assert_eq!(csvs(&cut), reference);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn a_run_cut_during_an_evaluation_resumes_at_that_evaluation() {
+        // Evaluations at 0, 2,000 and 4,000 steps; a checkpoint due at
+        // 2,000 (the update block after the first episode checkpointed at
+        // 1,000).
+        let cfg = block_config(2000, 1000);
+        let (root, full, cut) = block_dirs("eval-cut");
+        block_run(&cfg, &full, BlockAgent::default()).unwrap();
+        let reference = csvs(&full);
+        assert_eq!(reference[0].lines().count(), 4, "{}", reference[0]);
+        // A crash in the evaluation at 2,000 steps: the training before it
+        // is checkpointed.
+        let crash = BlockAgent {
+            crash_in_eval: Some(2),
+            ..BlockAgent::default()
+        };
+        assert!(block_run(&cfg, &cut, crash).is_err());
+        let state = checkpoint_state(&cut);
+        assert_eq!((state.env_step, state.last_eval_step), (2000, Some(0)));
+        block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+        assert_eq!(csvs(&cut), reference);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn a_run_cut_during_its_final_evaluation_does_not_train_again() {
+        // The CPU budget's setting: one evaluation, at the end.
+        let cfg = block_config(0, RunSettings::default().checkpoint_every);
+        let (root, full, cut) = block_dirs("final-eval-cut");
+        block_run(&cfg, &full, BlockAgent::default()).unwrap();
+        let reference = csvs(&full);
+        let crash = BlockAgent {
+            crash_in_eval: Some(1),
+            ..BlockAgent::default()
+        };
+        assert!(block_run(&cfg, &cut, crash).is_err());
+        let state = checkpoint_state(&cut);
+        assert_eq!((state.env_step, state.last_eval_step), (4000, None));
+        // Resumed, the run only evaluates: any update would crash it.
+        let no_updates = BlockAgent {
+            crash_at: Some(2521),
+            ..BlockAgent::default()
+        };
+        block_run(&cfg, &cut, no_updates).unwrap();
         assert_eq!(csvs(&cut), reference);
         std::fs::remove_dir_all(root).ok();
     }
