@@ -122,9 +122,9 @@ pub struct DcwmConfig {
     pub r_min: Option<f64>,
     /// Upper bound of predicted rewards.
     pub r_max: Option<f64>,
-    /// Mixed precision: matrix multiplies in bf16 (f32 accumulation),
-    /// LayerNorm, activations, losses and parameters in f32, in training and
-    /// planning. The official `use_amp` autocasts the world-model loss to
+    /// Mixed precision: matrix multiplies in bf16 (f32 accumulation);
+    /// the critics' output layer, LayerNorm, activations, losses and
+    /// parameters in f32; in training and planning. The official `use_amp` autocasts the world-model loss to
     /// fp16 with a gradient scaler; bf16 keeps f32's exponent range, so no
     /// scaler is needed, and it is what CPUs with AMX/AVX-512-BF16 run
     /// several times faster than f32.
