@@ -77,6 +77,23 @@ pub enum Command {
     ///   ctrlbench sweep configs/experiments/quickstart.yaml --shard 0/4 --results /scratch/results
     #[command(verbatim_doc_comment)]
     Sweep(SweepArgs),
+    /// Evaluate the agent in a run's latest checkpoint, while the run trains
+    /// or after it was interrupted
+    ///
+    /// Loads the agent from RUN/checkpoint/ and plays eval-mode episodes on
+    /// the run's evaluation environment, reset with the seeds the run's own
+    /// evaluation at the checkpoint's env step uses. A run checkpoints before
+    /// an evaluation due at that step, so such an evaluation plays the same
+    /// episodes, and with the run's eval_episodes its eval.csv row holds the
+    /// same mean. Prints each episode's return and the mean. Writes nothing
+    /// into RUN: a training run can go on meanwhile (the evaluation shares
+    /// its CPU). A complete run keeps no checkpoint; its evaluations are in
+    /// its eval.csv.
+    ///
+    /// Example:
+    ///   ctrlbench evaluate results/dcwm-check-walker-walk/walker-walk/dcwm/seed-1 --episodes 2
+    #[command(verbatim_doc_comment)]
+    Evaluate(EvaluateArgs),
     /// Write a Slurm array script that runs an experiment's shards
     ///
     /// One array task per shard, each calling
@@ -148,6 +165,19 @@ pub struct SweepArgs {
     /// Only list the runs (this shard's, in order) and whether they are complete.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Arguments of `ctrlbench evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Run directory (holds config.yaml and checkpoint/).
+    pub run: PathBuf,
+    /// Episodes to play (default: the run's eval_episodes).
+    #[arg(long)]
+    pub episodes: Option<usize>,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
 }
 
 /// Arguments of `ctrlbench slurm`.

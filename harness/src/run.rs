@@ -289,14 +289,7 @@ pub fn execute(
     let tch_device = device.resolve()?;
     agents::apply_torch_threads();
     let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "train"))?;
-    let eval_env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval"))?;
-    let agent = agents::make(
-        &cfg.agent,
-        env.spec(),
-        &cfg.agent_config,
-        tch_device,
-        agents::rng::derive_seed(cfg.seed, "agent"),
-    )?;
+    let (eval_env, agent) = eval_env_and_agent(cfg, tch_device)?;
     let device_name = match tch_device {
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         d => format!("{d:?}").to_lowercase(),
@@ -441,23 +434,8 @@ impl Runner<'_> {
         }
     }
 
-    /// Checks an agent's action: size, finiteness.
     fn checked(&self, action: Vec<f32>) -> Result<Vec<f32>> {
-        let n = self.env.spec().action_dim();
-        if action.len() != n {
-            bail!(
-                "agent '{}' returned {} action values, the task needs {n}",
-                self.cfg.agent,
-                action.len()
-            );
-        }
-        if let Some(v) = action.iter().find(|v| !v.is_finite()) {
-            bail!(
-                "agent '{}' returned a non-finite action value ({v})",
-                self.cfg.agent
-            );
-        }
-        Ok(action)
+        checked_action(&self.cfg.agent, self.env.spec().action_dim(), action)
     }
 
     fn train(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
@@ -624,48 +602,15 @@ impl Runner<'_> {
     /// Runs the evaluation episodes and appends an eval.csv row.
     fn evaluate(&mut self) -> Result<()> {
         let n = self.cfg.run.eval_episodes.max(1);
-        let spec = self.eval_env.spec().clone();
-        let mut obs = vec![0.0f64; spec.obs_dim()];
-        let mut obs32 = vec![0.0f32; spec.obs_dim()];
-        let mut action64 = vec![0.0f64; spec.action_dim()];
-        let (mut total, mut successes, mut has_success) = (0.0f64, 0usize, false);
-        for ep in 0..n {
-            let seed = episode_seed(self.cfg.seed, &format!("eval/{}/{ep}", self.state.env_step));
-            self.eval_env.reset_into(Some(seed), &mut obs)?;
-            self.agent.begin_episode(Mode::Eval);
-            let mut success = false;
-            loop {
-                to_f32(&obs, &mut obs32);
-                let a = self.agent.act(&obs32, Mode::Eval)?;
-                let a = self.checked(a)?;
-                for (d, &x) in action64.iter_mut().zip(&a) {
-                    *d = f64::from(x).clamp(-1.0, 1.0);
-                }
-                let t = match self.eval_env.step_into(&action64, &mut obs) {
-                    Ok(t) => t,
-                    Err(envs::EnvError::Physics(e)) => {
-                        tracing::warn!(run = %self.dir.display(), "evaluation episode diverged, ended: {e}");
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                total += t.reward;
-                if let Some(s) = t.info.success {
-                    has_success = true;
-                    success |= s;
-                }
-                if t.done() {
-                    break;
-                }
-            }
-            successes += usize::from(success);
-        }
-        let mean = total / n as f64;
-        let success = if has_success {
-            csv_f64(successes as f64 / n as f64)
-        } else {
-            String::new()
-        };
+        let played = play_evaluation(
+            self.cfg,
+            self.agent.as_mut(),
+            self.eval_env.as_mut(),
+            self.state.env_step,
+            n,
+            &mut || {},
+        )?;
+        let mean = played.mean();
         let c = self.cfg;
         let row = format!(
             "{},{},{},{},{},{},{},{:.3},{}",
@@ -673,7 +618,7 @@ impl Runner<'_> {
             c.task,
             self.state.env_step,
             csv_f64(mean),
-            success,
+            played.success_rate().map(csv_f64).unwrap_or_default(),
             c.seed,
             c.variant.as_deref().unwrap_or(""),
             self.wall_time(),
@@ -715,6 +660,236 @@ impl Runner<'_> {
         tracing::debug!(run = %self.dir.display(), env_step = self.state.env_step, "checkpoint");
         Ok(())
     }
+}
+
+/// Checks an agent's action: size, finiteness.
+fn checked_action(agent: &str, action_dim: usize, action: Vec<f32>) -> Result<Vec<f32>> {
+    if action.len() != action_dim {
+        bail!(
+            "agent '{agent}' returned {} action values, the task needs {action_dim}",
+            action.len()
+        );
+    }
+    if let Some(v) = action.iter().find(|v| !v.is_finite()) {
+        bail!("agent '{agent}' returned a non-finite action value ({v})");
+    }
+    Ok(action)
+}
+
+/// The outcome of evaluation episodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Return of each episode, in order.
+    pub returns: Vec<f64>,
+    /// Episodes that succeeded, for tasks that define success (Meta-World).
+    pub successes: Option<usize>,
+}
+
+impl Evaluation {
+    /// Mean return (eval.csv's `episode_reward`).
+    pub fn mean(&self) -> f64 {
+        self.returns.iter().sum::<f64>() / self.returns.len().max(1) as f64
+    }
+
+    /// Success rate (eval.csv's `episode_success`).
+    pub fn success_rate(&self) -> Option<f64> {
+        self.successes
+            .map(|s| s as f64 / self.returns.len().max(1) as f64)
+    }
+}
+
+/// Plays `episodes` episodes of `agent` in eval mode, as the run's
+/// evaluation at `env_step` does: on the evaluation environment, episode `i`
+/// reset with the seed derived from the run seed, `env_step` and `i`.
+/// `on_step` is called after every agent step.
+fn play_evaluation(
+    cfg: &RunConfig,
+    agent: &mut dyn Agent,
+    env: &mut dyn Env,
+    env_step: u64,
+    episodes: usize,
+    on_step: &mut dyn FnMut(),
+) -> Result<Evaluation> {
+    let spec = env.spec().clone();
+    let mut obs = vec![0.0f64; spec.obs_dim()];
+    let mut obs32 = vec![0.0f32; spec.obs_dim()];
+    let mut action64 = vec![0.0f64; spec.action_dim()];
+    let mut played = Evaluation {
+        returns: Vec::with_capacity(episodes),
+        successes: None,
+    };
+    for ep in 0..episodes {
+        let seed = episode_seed(cfg.seed, &format!("eval/{env_step}/{ep}"));
+        env.reset_into(Some(seed), &mut obs)?;
+        agent.begin_episode(Mode::Eval);
+        let (mut ret, mut success) = (0.0f64, None::<bool>);
+        loop {
+            to_f32(&obs, &mut obs32);
+            let a = checked_action(
+                &cfg.agent,
+                spec.action_dim(),
+                agent.act(&obs32, Mode::Eval)?,
+            )?;
+            for (d, &x) in action64.iter_mut().zip(&a) {
+                *d = f64::from(x).clamp(-1.0, 1.0);
+            }
+            let t = match env.step_into(&action64, &mut obs) {
+                Ok(t) => t,
+                Err(envs::EnvError::Physics(e)) => {
+                    tracing::warn!(task = %cfg.task, env_step, "evaluation episode diverged, ended: {e}");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            on_step();
+            ret += t.reward;
+            if let Some(s) = t.info.success {
+                success = Some(success.unwrap_or(false) | s);
+            }
+            if t.done() {
+                break;
+            }
+        }
+        played.returns.push(ret);
+        if let Some(s) = success {
+            played.successes = Some(played.successes.unwrap_or(0) + usize::from(s));
+        }
+    }
+    Ok(played)
+}
+
+/// What [`evaluate_checkpoint`] measured.
+#[derive(Debug, Clone)]
+pub struct CheckpointEvaluation {
+    /// The run's configuration (its config.yaml).
+    pub config: RunConfig,
+    /// Env step of the checkpoint.
+    pub env_step: u64,
+    /// Updates of an update block the checkpoint was taken inside, still to
+    /// run (0 when it was taken between episodes).
+    pub pending_updates: u64,
+    /// The episodes played.
+    pub evaluation: Evaluation,
+}
+
+/// Evaluates the agent in the latest checkpoint of the run in `dir` (a run
+/// in progress or interrupted), without touching the run: `episodes`
+/// eval-mode episodes (default: the run's `eval_episodes`), with the
+/// environment seeds the run's own evaluation at the checkpoint's env step
+/// uses. `on_step` is called after every agent step.
+pub fn evaluate_checkpoint(
+    dir: &Path,
+    device: DeviceChoice,
+    episodes: Option<usize>,
+    on_step: &mut dyn FnMut(),
+) -> Result<CheckpointEvaluation> {
+    let cfg = read_run_config(dir)?;
+    let tch_device = device.resolve()?;
+    agents::apply_torch_threads();
+    let (env, agent) = eval_env_and_agent(&cfg, tch_device)?;
+    evaluate_checkpoint_with(dir, cfg, agent, env, episodes, on_step)
+}
+
+/// The run's evaluation environment, and its agent as the run starts it.
+fn eval_env_and_agent(
+    cfg: &RunConfig,
+    device: tch::Device,
+) -> Result<(Box<dyn Env>, Box<dyn Agent>)> {
+    let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval"))?;
+    let agent = agents::make(
+        &cfg.agent,
+        env.spec(),
+        &cfg.agent_config,
+        device,
+        agents::rng::derive_seed(cfg.seed, "agent"),
+    )?;
+    Ok((env, agent))
+}
+
+/// The run configuration in `dir`'s config.yaml.
+fn read_run_config(dir: &Path) -> Result<RunConfig> {
+    let path = dir.join("config.yaml");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{} is not a run directory (cannot read its config.yaml)",
+            dir.display()
+        )
+    })?;
+    serde_yaml::from_str(&text).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The env step of `dir`'s checkpoint, if it has one.
+fn checkpoint_step(dir: &Path) -> Result<Option<u64>> {
+    let path = dir.join("checkpoint").join("state.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let state: LoopState = serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Ok(Some(state.env_step))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// [`evaluate_checkpoint`] with the agent and environment built.
+fn evaluate_checkpoint_with(
+    dir: &Path,
+    cfg: RunConfig,
+    mut agent: Box<dyn Agent>,
+    mut env: Box<dyn Env>,
+    episodes: Option<usize>,
+    on_step: &mut dyn FnMut(),
+) -> Result<CheckpointEvaluation> {
+    // A running run replaces its checkpoint now and then (checkpoint.tmp/ is
+    // renamed over checkpoint/); a load that saw the swap is retried.
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    let env_step = loop {
+        attempt += 1;
+        let before = checkpoint_step(dir)?;
+        let loaded = match before {
+            Some(_) => agent
+                .load(&dir.join("checkpoint").join("agent"))
+                .map_err(anyhow::Error::from),
+            None => Err(anyhow!("no checkpoint")),
+        };
+        let after = checkpoint_step(dir)?;
+        match (before, after, loaded) {
+            (Some(a), Some(b), Ok(())) if a == b => break a,
+            (Some(a), Some(b), Err(e)) if a == b => {
+                return Err(e.context(format!("loading the checkpoint of {}", dir.display())));
+            }
+            (None, None, _) if !dir.join("checkpoint.old").is_dir() => {
+                if is_complete(dir) {
+                    bail!(
+                        "the run in {} is complete, and a complete run keeps no \
+                         checkpoint; its evaluations are in eval.csv",
+                        dir.display()
+                    );
+                }
+                bail!(
+                    "the run in {} has no checkpoint yet (the first is written after \
+                     checkpoint_every = {} env steps)",
+                    dir.display(),
+                    cfg.run.checkpoint_every
+                );
+            }
+            _ if attempt < ATTEMPTS => std::thread::sleep(std::time::Duration::from_millis(200)),
+            _ => bail!(
+                "the checkpoint of {} changed during each of {ATTEMPTS} attempts to load it",
+                dir.display()
+            ),
+        }
+    };
+    let pending_updates = agent.pending_updates();
+    let n = episodes.unwrap_or(cfg.run.eval_episodes).max(1);
+    let evaluation = play_evaluation(&cfg, agent.as_mut(), env.as_mut(), env_step, n, on_step)?;
+    Ok(CheckpointEvaluation {
+        config: cfg,
+        env_step,
+        pending_updates,
+        evaluation,
+    })
 }
 
 fn to_f32(src: &[f64], dst: &mut [f32]) {
@@ -760,7 +935,8 @@ mod tests {
             if mode == Mode::Eval && self.crash_in_eval == Some(self.eval_episodes) {
                 return Err(AgentError::Other("crashed in evaluation".into()));
             }
-            Ok(vec![0.0])
+            // What the agent learned shows in its evaluation returns.
+            Ok(vec![(self.value % 101) as f32 / 50.0 - 1.0])
         }
 
         fn update(&mut self, _: &ReplayBuffer, _: u64, end: bool) -> Result<(), AgentError> {
@@ -869,6 +1045,25 @@ mod tests {
         (root, full, cut)
     }
 
+    /// Runs `cfg` uninterrupted into `full` and, cut by a crash in its
+    /// `eval`-th evaluation episode, into `cut`; returns the uninterrupted
+    /// CSVs.
+    fn run_full_and_cut_in_eval(
+        cfg: &RunConfig,
+        full: &Path,
+        cut: &Path,
+        eval: u64,
+    ) -> Vec<String> {
+        block_run(cfg, full, BlockAgent::default()).unwrap();
+        let crash = BlockAgent {
+            crash_in_eval: Some(eval),
+            ..BlockAgent::default()
+        };
+        let err = block_run(cfg, cut, crash).unwrap_err();
+        assert!(err.to_string().contains("crashed in evaluation"), "{err}");
+        csvs(full)
+    }
+
     #[test]
     fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
         let cfg = block_config(2000, RunSettings::default().checkpoint_every);
@@ -904,16 +1099,10 @@ mod tests {
         // 1,000).
         let cfg = block_config(2000, 1000);
         let (root, full, cut) = block_dirs("eval-cut");
-        block_run(&cfg, &full, BlockAgent::default()).unwrap();
-        let reference = csvs(&full);
-        assert_eq!(reference[0].lines().count(), 4, "{}", reference[0]);
         // A crash in the evaluation at 2,000 steps: the training before it
         // is checkpointed.
-        let crash = BlockAgent {
-            crash_in_eval: Some(2),
-            ..BlockAgent::default()
-        };
-        assert!(block_run(&cfg, &cut, crash).is_err());
+        let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+        assert_eq!(reference[0].lines().count(), 4, "{}", reference[0]);
         let state = checkpoint_state(&cut);
         assert_eq!((state.env_step, state.last_eval_step), (2000, Some(0)));
         block_run(&cfg, &cut, BlockAgent::default()).unwrap();
@@ -926,13 +1115,7 @@ mod tests {
         // The CPU budget's setting: one evaluation, at the end.
         let cfg = block_config(0, RunSettings::default().checkpoint_every);
         let (root, full, cut) = block_dirs("final-eval-cut");
-        block_run(&cfg, &full, BlockAgent::default()).unwrap();
-        let reference = csvs(&full);
-        let crash = BlockAgent {
-            crash_in_eval: Some(1),
-            ..BlockAgent::default()
-        };
-        assert!(block_run(&cfg, &cut, crash).is_err());
+        let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 1);
         let state = checkpoint_state(&cut);
         assert_eq!((state.env_step, state.last_eval_step), (4000, None));
         // Resumed, the run only evaluates: any update would crash it.
@@ -942,6 +1125,59 @@ mod tests {
         };
         block_run(&cfg, &cut, no_updates).unwrap();
         assert_eq!(csvs(&cut), reference);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    /// Evaluates `dir`'s checkpoint with a fresh [`BlockAgent`].
+    fn evaluate_block_checkpoint(
+        dir: &Path,
+        cfg: &RunConfig,
+        episodes: Option<usize>,
+        on_step: &mut dyn FnMut(),
+    ) -> Result<CheckpointEvaluation> {
+        let env = envs::benchmark_env(&cfg.task, episode_seed(cfg.seed, "eval")).unwrap();
+        let agent = Box::new(BlockAgent::default());
+        evaluate_checkpoint_with(dir, cfg.clone(), agent, env, episodes, on_step)
+    }
+
+    #[test]
+    fn evaluating_a_checkpoint_plays_the_runs_own_evaluation() {
+        let cfg = block_config(2000, 1000);
+        let (root, full, cut) = block_dirs("evaluate-checkpoint");
+        // Cut in the evaluation at 2,000 steps, checkpointed just before it.
+        let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+        let mut steps = 0;
+        let e = evaluate_block_checkpoint(&cut, &cfg, Some(2), &mut || steps += 1).unwrap();
+        assert_eq!((e.env_step, e.pending_updates), (2000, 0));
+        assert_eq!(e.evaluation.returns.len(), 2);
+        assert_eq!(steps, 1000, "two episodes of 500 agent steps");
+        let rows: Vec<Vec<String>> = reference[0]
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect();
+        // eval.csv without wall_time_s: agent,env,env_step,episode_reward,...
+        let at = |step: &str| rows.iter().find(|r| r[2] == step).unwrap()[3].clone();
+        // The run's evaluation at 2,000 played the first of these episodes
+        // with the trained agent; the one at 0 did not.
+        assert_eq!(csv_f64(e.evaluation.returns[0]), at("2000"));
+        assert_ne!(at("0"), at("2000"));
+        // Nothing in the run changed: it resumes to the uninterrupted result.
+        block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+        assert_eq!(csvs(&cut), reference);
+        // A complete run has no checkpoint left.
+        let err = evaluate_block_checkpoint(&cut, &cfg, None, &mut || {}).unwrap_err();
+        assert!(err.to_string().contains("is complete"), "{err}");
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn evaluating_a_run_without_a_checkpoint_says_so() {
+        let cfg = block_config(2000, 1000);
+        let (root, dir, _) = block_dirs("evaluate-none");
+        let err = evaluate_block_checkpoint(&dir, &cfg, None, &mut || {}).unwrap_err();
+        assert!(err.to_string().contains("no checkpoint yet"), "{err}");
+        let err = evaluate_checkpoint(&dir, DeviceChoice::Cpu, None, &mut || {}).unwrap_err();
+        assert!(err.to_string().contains("not a run directory"), "{err}");
         std::fs::remove_dir_all(root).ok();
     }
 

@@ -1,6 +1,7 @@
 //! Sweeps end to end through the `ctrlbench` binary: a sweep of `random` +
 //! `scripted` on 2 tasks × 2 seeds; a killed sweep resumes to exactly the
-//! same eval.csv/train.csv rows; shards are disjoint and cover the sweep;
+//! same eval.csv/train.csv rows (and its checkpoint can be evaluated
+//! meanwhile); shards are disjoint and cover the sweep;
 //! bad input gives one clear error line.
 
 use std::collections::BTreeMap;
@@ -76,7 +77,8 @@ fn csv_rows(root: &Path) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn find_checkpoint(root: &Path) -> bool {
+/// A run directory under `root` that holds a checkpoint.
+fn checkpointed_run(root: &Path) -> Option<PathBuf> {
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -85,14 +87,14 @@ fn find_checkpoint(root: &Path) -> bool {
         for e in rd.flatten() {
             let p = e.path();
             if p.file_name().is_some_and(|n| n == "checkpoint") {
-                return true;
+                return Some(d);
             }
             if p.is_dir() {
                 stack.push(p);
             }
         }
     }
-    false
+    None
 }
 
 #[test]
@@ -161,7 +163,7 @@ fn killed_sweep_resumes_to_identical_results() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !find_checkpoint(&part) && Instant::now() < deadline {
+    while checkpointed_run(&part).is_none() && Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {
             break;
         }
@@ -179,9 +181,14 @@ fn killed_sweep_resumes_to_identical_results() {
         "killed mid-way: {} files",
         partial.len()
     );
+    let run = checkpointed_run(&part).expect("a run was left with a checkpoint to resume from");
+    // Its agent can be evaluated meanwhile, leaving the run as it is.
+    let o = ctrlbench(&["evaluate", run.to_str().unwrap(), "--device", "cpu"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        find_checkpoint(&part),
-        "a run was left with a checkpoint to resume from"
+        out.contains("(checkpoint)") && out.contains("over 1 episodes"),
+        "{out}"
     );
     let o = ctrlbench(&[
         "sweep",
@@ -349,6 +356,8 @@ fn bad_input_gives_one_clear_error() {
         "random.batch_size=big",
     ]);
     assert!(e.contains("random.batch_size"), "{e}");
+    let e = one_error(&["evaluate", dir.to_str().unwrap()]);
+    assert!(e.contains("not a run directory"), "{e}");
     let e = one_error(&["sweep", &task, "--shard", "4/4"]);
     assert!(e.contains("invalid shard"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, RolloutArgs, SlurmArgs,
-    SweepArgs, TrainArgs,
+    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, EvaluateArgs,
+    RolloutArgs, SlurmArgs, SweepArgs, TrainArgs,
 };
 use envs::Env;
 
@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Agents => list_agents(),
         Command::Train(a) => train(&a),
         Command::Sweep(a) => sweep(&a),
+        Command::Evaluate(a) => evaluate(&a),
         Command::Slurm(a) => slurm(&a),
         Command::Report(a) => report(&a),
         Command::Export(a) => export(&a),
@@ -318,6 +319,45 @@ fn train(a: &TrainArgs) -> Result<()> {
         crate::run::Outcome::AlreadyComplete => {
             tracing::info!(out = %dir.display(), "already complete; nothing to do");
         }
+    }
+    Ok(())
+}
+
+fn evaluate(a: &EvaluateArgs) -> Result<()> {
+    let device = parse_device(&a.device)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} agent steps [{elapsed_precise}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let result = crate::run::evaluate_checkpoint(&a.run, device, a.episodes, &mut || bar.inc(1));
+    bar.finish_and_clear();
+    let r = result?;
+    let c = &r.config;
+    println!(
+        "run       {} ({} on {}, seed {})",
+        a.run.display(),
+        c.agent,
+        c.task,
+        c.seed
+    );
+    println!("env step  {} (checkpoint)", r.env_step);
+    if r.pending_updates > 0 {
+        println!(
+            "          taken inside an update block, {} updates before it ends",
+            r.pending_updates
+        );
+    }
+    for (i, ret) in r.evaluation.returns.iter().enumerate() {
+        println!("episode {i:<2} {ret:.1}");
+    }
+    println!(
+        "mean      {:.1} over {} episodes",
+        r.evaluation.mean(),
+        r.evaluation.returns.len()
+    );
+    if let Some(s) = r.evaluation.success_rate() {
+        println!("success   {s:.2}");
     }
     Ok(())
 }
