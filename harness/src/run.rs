@@ -103,17 +103,22 @@ struct LoopState {
     episode_end: Option<EpisodeEnd>,
 }
 
-/// `meta.json`: versions, device, host, times.
+/// `meta.json`: versions, device, host, times, and the commits built from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Meta {
     ctrlbench_version: String,
     mujoco_version: String,
     libtorch_version: String,
     device: String,
+    /// The commit the binary was built from, at the run's start.
     git_commit: Option<String>,
     host: String,
     start_time: String,
     resumed_at: Vec<String>,
+    /// The commit the binary was built from, at each resume (in the order
+    /// of `resumed_at`; `null` where it is unknown).
+    #[serde(default)]
+    resumed_git_commits: Vec<Option<String>>,
     end_time: Option<String>,
     complete: bool,
 }
@@ -208,16 +213,10 @@ pub fn utc_now() -> String {
     )
 }
 
+/// The git commit this binary was built from (build.rs), if it was built
+/// from a git checkout.
 fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(crate::project_dir())
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    option_env!("CTRLBENCH_GIT_COMMIT").map(String::from)
 }
 
 fn host() -> String {
@@ -332,6 +331,7 @@ fn run_agent(
             host: host(),
             start_time: now.clone(),
             resumed_at: vec![],
+            resumed_git_commits: vec![],
             end_time: None,
             complete: false,
         });
@@ -351,7 +351,15 @@ fn run_agent(
         .context("reading checkpoint/state.json")?;
         agent.load(&ckpt.join("agent"))?;
         let buffer = ReplayBuffer::load(&ckpt.join("buffer.bin"))?;
+        // meta.json files from before the commits were recorded lack them.
+        let unknown = meta
+            .resumed_at
+            .len()
+            .saturating_sub(meta.resumed_git_commits.len());
+        meta.resumed_git_commits
+            .splice(0..0, std::iter::repeat_n(None, unknown));
         meta.resumed_at.push(now);
+        meta.resumed_git_commits.push(git_commit());
         tracing::info!(run = %dir.display(), env_step = state.env_step, "resuming from checkpoint");
         (buffer, state)
     } else {
@@ -370,7 +378,9 @@ fn run_agent(
             episode_end: None,
         };
         meta.start_time = now;
+        meta.git_commit = git_commit();
         meta.resumed_at.clear();
+        meta.resumed_git_commits.clear();
         (
             ReplayBuffer::new(spec.obs_dim(), spec.action_dim(), capacity)?,
             state,
@@ -1089,6 +1099,27 @@ mod tests {
         assert!(checkpoint_state(&cut).episode_end.is_some());
         block_run(&cfg, &cut, BlockAgent::default()).unwrap();
         assert_eq!(csvs(&cut), reference);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn meta_records_the_commit_of_the_start_and_of_each_resume() {
+        let cfg = block_config(2000, 1000);
+        let (root, full, cut) = block_dirs("meta-commits");
+        run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+        // A meta.json from before the resumes' commits were recorded.
+        let path = cut.join("meta.json");
+        let mut meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        meta["resumed_at"] = serde_json::json!(["2026-01-01T00:00:00Z"]);
+        meta.as_object_mut().unwrap().remove("resumed_git_commits");
+        std::fs::write(&path, meta.to_string()).unwrap();
+        block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+        let meta: Meta = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(meta.git_commit, git_commit());
+        assert_eq!(meta.resumed_at.len(), 2);
+        assert_eq!(meta.resumed_git_commits, [None, git_commit()]);
+        assert!(meta.complete);
         std::fs::remove_dir_all(root).ok();
     }
 
