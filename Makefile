@@ -13,13 +13,16 @@ export CTRLBENCH_ASSET_DIR = $(realpath third_party/dm_control/suite)
 export CTRLBENCH_REFERENCE_PYTHON = $(realpath third_party/reference-venv)/bin/python
 CARGO ?= cargo
 
-.PHONY: setup build run test lint fmt clean
+.PHONY: setup build bundle run test lint fmt clean
 
 setup:
 	@bash scripts/setup.sh
 
 build: setup
 	$(CARGO) build --release --workspace
+
+bundle: build
+	@bash scripts/bundle.sh
 
 run: setup
 	$(CARGO) run --release -q -p ctrlbench -- info
@@ -40,4 +43,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf third_party
+	rm -rf third_party dist

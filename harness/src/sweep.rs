@@ -175,6 +175,11 @@ pub struct SlurmOptions {
     pub partition: Option<String>,
 }
 
+/// Environment variable naming the command that starts ctrlbench, set by a
+/// bundle's launcher (`bin/ctrlbench`); Slurm scripts call it instead of the
+/// binary itself.
+pub const LAUNCHER_ENV: &str = "CTRLBENCH_LAUNCHER";
+
 /// The Slurm array script for `exp`: one array task per shard, each running
 /// `ctrlbench sweep ... --shard $SLURM_ARRAY_TASK_ID/n`.
 pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<String> {
@@ -183,7 +188,12 @@ pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<Strin
         bail!("the experiment expands to no runs");
     }
     let n = opts.shards.clamp(1, runs.len());
-    let exe = std::env::current_exe().context("locating the ctrlbench binary")?;
+    // From a bundle (scripts/bundle.sh) the binary needs its launcher, which
+    // finds libtorch; `CTRLBENCH_LAUNCHER` names it.
+    let exe = match std::env::var_os(LAUNCHER_ENV) {
+        Some(launcher) => std::path::PathBuf::from(launcher),
+        None => std::env::current_exe().context("locating the ctrlbench binary")?,
+    };
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let results = abs(&opts.sweep.results);
     let mut args = vec![

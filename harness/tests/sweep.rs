@@ -269,6 +269,27 @@ fn shards_are_disjoint_and_cover_the_sweep() {
         script.contains("--shard ${SLURM_ARRAY_TASK_ID}/4"),
         "{script}"
     );
+    assert!(script.contains(env!("CARGO_BIN_EXE_ctrlbench")), "{script}");
+    // From a bundle, the script starts ctrlbench through its launcher.
+    let o = Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
+        .args([
+            "slurm",
+            &exp,
+            "--out",
+            job.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .env("CTRLBENCH_LOG", "warn")
+        .env("CTRLBENCH_LAUNCHER", "/opt/ctrlbench-0.1.0/bin/ctrlbench")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = std::fs::read_to_string(&job).unwrap();
+    assert!(
+        script.contains("\n/opt/ctrlbench-0.1.0/bin/ctrlbench sweep "),
+        "{script}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -552,6 +552,16 @@ impl Dcwm {
             agent: "dcwm".into(),
             message,
         })?;
+        if cfg.use_amp && device == Device::Cpu {
+            let slowdown = crate::device::cpu_bf16_matmul_slowdown();
+            if slowdown > 2.0 {
+                tracing::warn!(
+                    "dcwm: use_amp on a CPU without native bf16 (AMX or AVX-512-BF16): \
+                     bf16 matrix multiplies run {slowdown:.0}x slower than f32 here; \
+                     set use_amp: false"
+                );
+            }
+        }
         let (wm, ac) = {
             // libtorch's initialisation draws from its process-wide generator.
             let _guard = TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
