@@ -314,12 +314,33 @@ pub(crate) fn randomize_limited_and_rotational_joints(
 }
 
 /// `x · x` as numpy computes it for short vectors (`np.dot`,
-/// `np.linalg.norm`): OpenBLAS accumulates one fused multiply-add per element,
-/// in order. A plain sum of squares differs in the last bit for about one
-/// vector in ten, enough to change an initial state and, on chaotic systems,
-/// a whole trajectory.
+/// `np.linalg.norm`) on this CPU. numpy's OpenBLAS picks its `ddot` kernel
+/// by CPU, and both kinds accumulate in order but round differently: the
+/// kernels for AVX-512 CPUs (SkylakeX and later) add one fused multiply-add
+/// per element, those for AVX2 CPUs (Haswell, Zen) and older add each
+/// rounded square. The two results differ in the last bit for up to a third
+/// of vectors, so dm_control's initial states (a normalised random
+/// quaternion) depend on the CPU, and on chaotic systems so does the whole
+/// trajectory; this follows the kernel numpy uses on the same machine.
 pub fn numpy_dot_self(x: impl IntoIterator<Item = f64>) -> f64 {
-    x.into_iter().fold(0.0, |s, v| v.mul_add(v, s))
+    if openblas_ddot_fuses() {
+        x.into_iter().fold(0.0, |s, v| v.mul_add(v, s))
+    } else {
+        x.into_iter().fold(0.0, |s, v| s + v * v)
+    }
+}
+
+/// Whether numpy's OpenBLAS `ddot` runs a fused multiply-add kernel here:
+/// its AVX-512 kernels, chosen when the CPU has AVX-512F.
+fn openblas_ddot_fuses() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// `np.linalg.norm(x)` for short vectors (see [`numpy_dot_self`]).
