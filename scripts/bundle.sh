@@ -23,11 +23,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET/release/ctrlbench"
 OUT=${BUNDLE_DIR:-$ROOT/dist}
-TORCH_VERSION=2.11.0
+# The torch version setup.sh links against (one place to change it).
+TORCH_VERSION=$(sed -n 's/^TORCH_VERSION=//p' "$ROOT/scripts/setup.sh")
 
 die() { printf '[bundle] error: %s\n' "$*" >&2; exit 1; }
 [ -x "$BIN" ] || die "no release binary at $BIN: run \`make build\` first"
 [ -d "$ROOT/third_party/mujoco/lib" ] || die "not set up: run \`make setup\` first"
+[ -n "$TORCH_VERSION" ] || die "no TORCH_VERSION in scripts/setup.sh"
 
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 NAME="ctrlbench-$VERSION-linux-x86_64"
