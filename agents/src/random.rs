@@ -26,12 +26,12 @@ pub struct RandomConfig {
 pub struct RandomAgent {
     cfg: RandomConfig,
     action_dim: usize,
-    state: RandomState,
+    state: RandomAgentState,
 }
 
 /// Everything that changes while the agent runs (its checkpoint).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct RandomState {
+struct RandomAgentState {
     rng: Rng,
     sample_rng: Rng,
     episodes: u64,
@@ -46,7 +46,7 @@ impl RandomAgent {
         Ok(RandomAgent {
             cfg,
             action_dim: init.spec.action_dim(),
-            state: RandomState {
+            state: RandomAgentState {
                 rng: Rng::new(crate::rng::derive_seed(init.seed, "random/act")),
                 sample_rng: Rng::new(crate::rng::derive_seed(init.seed, "random/sample")),
                 episodes: 0,
@@ -59,10 +59,7 @@ impl RandomAgent {
 
 impl Agent for RandomAgent {
     fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
-        let rng = &mut self.state.rng;
-        Ok((0..self.action_dim)
-            .map(|_| rng.uniform(-1.0, 1.0) as f32)
-            .collect())
+        Ok(self.state.rng.uniform_action(self.action_dim))
     }
 
     fn update(

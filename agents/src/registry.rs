@@ -67,7 +67,7 @@ pub fn find(name: &str) -> Result<&'static AgentEntry, AgentError> {
     }
     let best = AGENTS
         .iter()
-        .map(|a| (edit_distance(name, a.name), a.name))
+        .map(|a| (envs::registry::edit_distance(name, a.name), a.name))
         .min()
         .filter(|&(d, n)| d <= 2.max(n.len() / 3));
     Err(AgentError::Unknown {
@@ -94,22 +94,6 @@ pub fn make(
         device,
         seed,
     })
-}
-
-/// Levenshtein distance (for "did you mean" hints).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

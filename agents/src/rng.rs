@@ -102,6 +102,12 @@ impl Rng {
         low + (high - low) * self.next_f64()
     }
 
+    /// A uniform random action: `dim` values in [-1, 1] (the benchmark's
+    /// action box), as f32.
+    pub fn uniform_action(&mut self, dim: usize) -> Vec<f32> {
+        (0..dim).map(|_| self.uniform(-1.0, 1.0) as f32).collect()
+    }
+
     /// Uniform integer in [0, n) (Lemire's multiply-shift; `n` > 0).
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "Rng::below(0)");

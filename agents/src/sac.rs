@@ -375,10 +375,7 @@ impl Sac {
 impl Agent for Sac {
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         if mode == Mode::Explore && self.state.env_step < self.cfg.learning_starts {
-            let rng = &mut self.state.explore_rng;
-            return Ok((0..self.act_dim)
-                .map(|_| rng.uniform(-1.0, 1.0) as f32)
-                .collect());
+            return Ok(self.state.explore_rng.uniform_action(self.act_dim));
         }
         let obs = self.to_tensor(obs, self.obs_dim);
         let action = tch::no_grad(|| match mode {

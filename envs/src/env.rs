@@ -24,6 +24,10 @@ pub struct EnvSpec {
     pub max_episode_steps: Option<usize>,
     /// Simulated seconds per `step`.
     pub control_timestep: f64,
+    /// Raw environment steps per `step` (1 for a raw task; the
+    /// [`crate::ActionRepeat`] wrapper multiplies it). Step counts in results
+    /// are raw environment steps: an agent step counts `action_repeat`.
+    pub action_repeat: usize,
 }
 
 impl EnvSpec {

@@ -28,12 +28,13 @@ pub mod wrappers;
 pub use env::{Env, EnvSpec, Info, Step, Transition};
 pub use error::{EnvError, PhysicsError};
 pub use physics::Physics;
-pub use registry::{find, list, make, make_raw};
+pub use registry::{find, list, make, make_raw, protocol_of};
 pub use rng::RandomState;
 pub use spaces::{BoxSpace, ObsGroup, ObsLayout};
 pub use vec_env::VecEnv;
 pub use wrappers::{
-    ActionRepeat, DMC_PROTOCOL, Protocol, RescaleAction, TimeLimit, benchmark_env, protocol_env,
+    ActionRepeat, DMC_PROTOCOL, Metric, PROTOCOLS, Protocol, RescaleAction, TimeLimit,
+    benchmark_env, protocol_env,
 };
 
 /// Version of the MuJoCo library in use (e.g. `"3.17.0"`).

@@ -74,6 +74,11 @@ pub fn find(name: &str) -> Result<&'static TaskDef, EnvError> {
         })
 }
 
+/// The benchmark protocol of a task's suite.
+pub fn protocol_of(name: &str) -> Result<crate::Protocol, EnvError> {
+    Ok(find(name)?.protocol())
+}
+
 /// Makes the raw dm_control task (its own action space, no action repeat,
 /// dm_control's time limit).
 pub fn make_raw(name: &str) -> Result<DmcEnv, EnvError> {
@@ -102,8 +107,8 @@ fn suggest(c: &str) -> Vec<String> {
         .collect()
 }
 
-/// Levenshtein distance.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance (for "did you mean" suggestions).
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -69,6 +69,7 @@ impl<E: Env> ActionRepeat<E> {
         }
         let mut spec = inner.spec().clone();
         spec.control_timestep *= k as f64;
+        spec.action_repeat *= k;
         spec.max_episode_steps = spec.max_episode_steps.map(|n| n.div_ceil(k));
         Ok(ActionRepeat { inner, spec, k })
     }
@@ -155,34 +156,78 @@ impl<E: Env> Env for TimeLimit<E> {
     }
 }
 
-/// The benchmark protocol's settings (DCWM / TD-MPC2 on DMControl).
+/// What an evaluation reports as a task's score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Mean episode return (DMC: 0..1000).
+    Return,
+    /// Share of episodes in which `success` was ever true (Meta-World, as in
+    /// DCWM), reported beside the return.
+    SuccessRate,
+}
+
+/// A suite's benchmark protocol: how its raw tasks are wrapped for agents.
+///
+/// The action repeat is a run setting that defaults to the suite's; an
+/// episode keeps the suite's raw length whatever the repeat (DMC: 1000 env
+/// steps = 500 agent steps at repeat 2, 125 at repeat 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Protocol {
+    /// Suite name, as results and `ctrlbench envs` show it.
+    pub suite: &'static str,
     /// Environment steps per agent step.
     pub action_repeat: usize,
-    /// Agent steps per episode.
-    pub episode_length: usize,
+    /// Raw environment steps per episode.
+    pub episode_env_steps: usize,
+    /// The score evaluations report.
+    pub metric: Metric,
 }
 
-/// DMControl protocol: action repeat 2, 500 agent steps (1000 env steps).
+impl Protocol {
+    /// The protocol with another action repeat (episodes keep their raw length).
+    pub const fn with_action_repeat(self, action_repeat: usize) -> Self {
+        Protocol {
+            action_repeat,
+            ..self
+        }
+    }
+
+    /// Agent steps per episode.
+    pub const fn episode_length(&self) -> usize {
+        self.episode_env_steps.div_ceil(self.action_repeat)
+    }
+}
+
+/// DMControl as DCWM and TD-MPC2 run it: action repeat 2, 1000 env steps
+/// (500 agent steps) per episode, the return as the score.
 pub const DMC_PROTOCOL: Protocol = Protocol {
+    suite: "dmc",
     action_repeat: 2,
-    episode_length: 500,
+    episode_env_steps: 1000,
+    metric: Metric::Return,
 };
 
-/// The task wrapped for the benchmark protocol: actions in [-1, 1], action
-/// repeat 2 (rewards summed), 500 agent steps per episode, truncation only.
-/// The environment is seeded with `seed` at its first `reset(None)`.
+/// Every suite's protocol, one entry per suite.
+pub const PROTOCOLS: &[Protocol] = &[DMC_PROTOCOL];
+
+/// The task wrapped for its suite's benchmark protocol: actions in [-1, 1],
+/// the suite's action repeat (rewards summed), the suite's episode length,
+/// truncation only. The environment is seeded with `seed` at its first
+/// `reset(None)`.
 pub fn benchmark_env(name: &str, seed: u64) -> Result<Box<dyn Env>, EnvError> {
-    protocol_env(name, seed, DMC_PROTOCOL)
+    protocol_env(name, seed, crate::registry::find(name)?.protocol())
 }
 
-/// The task wrapped with a given protocol.
+/// The task wrapped with a given protocol (e.g. the suite's with another
+/// action repeat).
 pub fn protocol_env(name: &str, seed: u64, p: Protocol) -> Result<Box<dyn Env>, EnvError> {
+    if p.action_repeat == 0 {
+        return Err(EnvError::Invalid("action repeat must be at least 1".into()));
+    }
     let raw = Seeded::new(crate::registry::make_raw(name)?, seed);
     let env = TimeLimit::new(
         ActionRepeat::new(RescaleAction::new(raw)?, p.action_repeat)?,
-        p.episode_length,
+        p.episode_length(),
     )?;
     Ok(Box::new(env))
 }
@@ -255,6 +300,7 @@ mod tests {
                 layout: ObsLayout::default(),
                 max_episode_steps: None,
                 control_timestep: 0.01,
+                action_repeat: 1,
             },
             last: vec![],
         }
@@ -282,6 +328,7 @@ mod tests {
         let mut env = ActionRepeat::new(recorder(vec![-1.0], vec![1.0]), 3).unwrap();
         let t = env.step_into(&[0.2], &mut []).unwrap();
         assert_eq!(t.reward, 3.0);
+        assert_eq!(env.spec().action_repeat, 3);
         assert!(ActionRepeat::new(recorder(vec![-1.0], vec![1.0]), 0).is_err());
     }
 }

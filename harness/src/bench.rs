@@ -9,8 +9,10 @@ use std::time::Instant;
 use anyhow::Result;
 use envs::{Env, RandomState, VecEnv};
 
+use crate::run::{AgentEnv, Stepped};
+
 /// Results of one `bench env` run, in control steps per second.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct EnvBench {
     /// Task name.
     pub task: String,
@@ -38,7 +40,7 @@ pub struct EnvBench {
 }
 
 /// dm_control's own throughput (`scripts/dmc_speed.py`), control steps/s.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct DmControlSpeed {
     /// dm_control's `env.step`.
     pub env_step: f64,
@@ -252,7 +254,7 @@ pub fn bench_env(
 }
 
 /// Results of `ctrlbench bench agent`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AgentBench {
     /// Agent name.
     pub agent: String,
@@ -276,7 +278,7 @@ pub struct AgentBench {
 }
 
 /// Median and spread of repeated timings, in milliseconds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Stats {
     /// Median.
     pub median: f64,
@@ -325,6 +327,8 @@ pub struct AgentBenchOptions {
     pub acts: usize,
     /// Agent steps of the timed training loop.
     pub loop_steps: usize,
+    /// Env steps per agent step; `None`: the suite's protocol.
+    pub action_repeat: Option<u64>,
     /// Seed of env, agent and random data.
     pub seed: u64,
 }
@@ -344,9 +348,13 @@ pub fn bench_agent(
     use agents::Mode;
     let tch_device = device.resolve()?;
     agents::apply_torch_threads();
-    let mut env = envs::benchmark_env(task, opts.seed)?;
+    let mut protocol = envs::protocol_of(task)?;
+    if let Some(k) = opts.action_repeat {
+        protocol = protocol.with_action_repeat(k as usize);
+    }
+    let mut env = AgentEnv::new(envs::protocol_env(task, opts.seed, protocol)?, agent_name);
     let spec = env.spec().clone();
-    let repeat = envs::DMC_PROTOCOL.action_repeat as u64;
+    let repeat = env.action_repeat();
     let mut agent = agents::make(
         agent_name,
         &spec,
@@ -358,62 +366,36 @@ pub fn bench_agent(
     let agent_steps = (opts.fill_steps / repeat) as usize + opts.loop_steps + opts.acts + 2;
     let mut buffer = agents::ReplayBuffer::new(obs_dim, act_dim, agent_steps * 2 + 16)?;
     let mut rng = agents::Rng::new(agents::rng::derive_seed(opts.seed, "bench"));
-    let mut obs = vec![0.0f64; obs_dim];
-    let mut obs32 = vec![0.0f32; obs_dim];
-    let mut action64 = vec![0.0f64; act_dim];
-    let to32 = |o: &[f64], out: &mut [f32]| {
-        for (d, s) in out.iter_mut().zip(o) {
-            *d = *s as f32;
-        }
-    };
     let mut episode = 0u64;
-    let mut reset = |env: &mut Box<dyn envs::Env>,
-                     buffer: &mut agents::ReplayBuffer,
-                     obs: &mut [f64],
-                     obs32: &mut [f32]|
-     -> Result<()> {
-        env.reset_into(Some(opts.seed + episode), obs)?;
+    let mut reset = |env: &mut AgentEnv, buffer: &mut agents::ReplayBuffer| -> Result<()> {
+        env.reset_recorded(opts.seed + episode, buffer)?;
         episode += 1;
-        to32(obs, obs32);
-        buffer.start_episode(obs32);
         Ok(())
     };
-    // One environment step with `action`, recorded in the buffer; the time of
-    // the env step alone is returned.
-    let step = |env: &mut Box<dyn envs::Env>,
+    // One environment step with `action`, recorded in the buffer: whether
+    // the episode ended, and the time of the step alone.
+    let step = |env: &mut AgentEnv,
                 buffer: &mut agents::ReplayBuffer,
-                action: &[f32],
-                obs: &mut [f64],
-                obs32: &mut [f32],
-                action64: &mut [f64]|
+                action: &[f32]|
      -> Result<(bool, f64)> {
-        for (d, &a) in action64.iter_mut().zip(action) {
-            *d = f64::from(a).clamp(-1.0, 1.0);
-        }
         let t0 = Instant::now();
-        let t = env.step_into(action64, obs)?;
+        let stepped = env.step(action)?;
         let env_ms = ms(t0);
-        to32(obs, obs32);
-        buffer.push(action, t.reward as f32, t.terminated, t.truncated, obs32)?;
-        Ok((t.done(), env_ms))
+        match stepped {
+            Stepped::Moved(t) => {
+                env.record(action, &t, buffer)?;
+                Ok((t.done(), env_ms))
+            }
+            Stepped::Diverged(_) => Ok((true, env_ms)),
+        }
     };
 
     // Random data.
-    reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+    reset(&mut env, &mut buffer)?;
     for _ in 0..opts.fill_steps / repeat {
-        let a: Vec<f32> = (0..act_dim)
-            .map(|_| rng.uniform(-1.0, 1.0) as f32)
-            .collect();
-        let (done, _) = step(
-            &mut env,
-            &mut buffer,
-            &a,
-            &mut obs,
-            &mut obs32,
-            &mut action64,
-        )?;
-        if done {
-            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+        let a = rng.uniform_action(act_dim);
+        if step(&mut env, &mut buffer, &a)?.0 {
+            reset(&mut env, &mut buffer)?;
         }
     }
 
@@ -437,24 +419,17 @@ pub fn bench_agent(
 
     // Acting (training mode), on the states it visits.
     agent.begin_episode(Mode::Explore);
-    let _ = agent.act(&obs32, Mode::Explore)?;
+    let _ = agent.act(env.obs(), Mode::Explore)?;
     let mut act_t = Vec::with_capacity(opts.acts);
     let mut env_t = Vec::with_capacity(opts.acts);
     for _ in 0..opts.acts {
         let t0 = Instant::now();
-        let a = agent.act(&obs32, Mode::Explore)?;
+        let a = agent.act(env.obs(), Mode::Explore)?;
         act_t.push(ms(t0));
-        let (done, e) = step(
-            &mut env,
-            &mut buffer,
-            &a,
-            &mut obs,
-            &mut obs32,
-            &mut action64,
-        )?;
+        let (done, e) = step(&mut env, &mut buffer, &a)?;
         env_t.push(e);
         if done {
-            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+            reset(&mut env, &mut buffer)?;
             agent.begin_episode(Mode::Explore);
         }
     }
@@ -468,22 +443,15 @@ pub fn bench_agent(
     let mut owed = 0.0f64;
     let t0 = Instant::now();
     for _ in 0..opts.loop_steps {
-        let a = agent.act(&obs32, Mode::Explore)?;
-        let (done, _) = step(
-            &mut env,
-            &mut buffer,
-            &a,
-            &mut obs,
-            &mut obs32,
-            &mut action64,
-        )?;
+        let a = agent.act(env.obs(), Mode::Explore)?;
+        let (done, _) = step(&mut env, &mut buffer, &a)?;
         owed += utd;
         while owed >= 1.0 {
             agent.train_step(&buffer)?;
             owed -= 1.0;
         }
         if done {
-            reset(&mut env, &mut buffer, &mut obs, &mut obs32)?;
+            reset(&mut env, &mut buffer)?;
             agent.begin_episode(Mode::Explore);
         }
     }

@@ -127,7 +127,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100_000)]
     pub steps: u64,
     /// Override a setting: run settings (steps, eval_every, eval_episodes,
-    /// seed_steps, checkpoint_every, buffer_capacity) or agent keys
+    /// seed_steps, checkpoint_every, buffer_capacity, action_repeat) or agent keys
     /// (`random.batch_size=64` or `batch_size=64`); values are YAML.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -312,6 +312,9 @@ pub struct BenchAgentArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Print the measurement as one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `ctrlbench bench env`.
@@ -339,4 +342,7 @@ pub struct BenchEnvArgs {
     /// scripts/dmc_speed.py in the reference venv; slow for dog/humanoid).
     #[arg(long)]
     pub dm_control: bool,
+    /// Print the measurement as one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

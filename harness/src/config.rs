@@ -32,6 +32,11 @@ pub struct RunSettings {
     pub checkpoint_every: u64,
     /// Replay capacity in transitions; default: the whole run.
     pub buffer_capacity: Option<usize>,
+    /// Environment steps per agent step; default: the suite's protocol (DMC
+    /// 2). Episodes keep the suite's raw length (DMC: 1000 env steps). A
+    /// run's `config.yaml` records the value it ran with.
+    #[serde(default)]
+    pub action_repeat: Option<u64>,
 }
 
 /// Names of the run-level keys (the fields of [`RunSettings`]).
@@ -42,6 +47,7 @@ pub const RUN_KEYS: &[&str] = &[
     "seed_steps",
     "checkpoint_every",
     "buffer_capacity",
+    "action_repeat",
 ];
 
 impl Default for RunSettings {
@@ -53,6 +59,7 @@ impl Default for RunSettings {
             seed_steps: 0,
             checkpoint_every: 50_000,
             buffer_capacity: None,
+            action_repeat: None,
         }
     }
 }
@@ -75,6 +82,36 @@ pub struct RunConfig {
     pub run: RunSettings,
     /// The agent's resolved config.
     pub agent_config: Value,
+}
+
+impl RunConfig {
+    /// The config with the suite's defaults filled in (the action repeat),
+    /// as a run records it. Errors on an unknown task or a repeat of 0.
+    pub fn resolved(mut self) -> Result<Self> {
+        let protocol = self.protocol()?;
+        self.run.action_repeat = Some(protocol.action_repeat as u64);
+        Ok(self)
+    }
+
+    /// The task's benchmark protocol with this run's action repeat.
+    pub fn protocol(&self) -> Result<envs::Protocol> {
+        let suite = envs::protocol_of(&self.task)?;
+        match self.run.action_repeat {
+            None => Ok(suite),
+            Some(0) => bail!("action_repeat must be at least 1"),
+            Some(k) => Ok(suite.with_action_repeat(k as usize)),
+        }
+    }
+
+    /// Whether `self` and `other` describe the same run once their suite
+    /// defaults are filled in (a config.yaml written before the action
+    /// repeat was recorded ran with the suite's).
+    pub fn same_run(&self, other: &RunConfig) -> bool {
+        match (self.clone().resolved(), other.clone().resolved()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self == other,
+        }
+    }
 }
 
 /// Where an override came from (for error messages).
@@ -626,6 +663,7 @@ impl LoadedExperiment {
                 .or(e.checkpoint_every)
                 .unwrap_or(50_000),
             buffer_capacity: None,
+            action_repeat: None,
         };
         let seeds = budget.seeds.as_ref().unwrap_or(&e.seeds).list();
         let set = self.file_overrides(&e.set);
@@ -681,7 +719,9 @@ impl LoadedExperiment {
                             variant: variant.clone(),
                             run: run.clone(),
                             agent_config: cfg.clone(),
-                        };
+                        }
+                        .resolved()
+                        .map_err(|e| anyhow!("{}: {e}", self.origin_of("action_repeat")))?;
                         let dir = run_dir(results, &config);
                         runs.push(PlannedRun { config, dir });
                     }

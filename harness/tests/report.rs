@@ -21,8 +21,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const HEADER: &str =
-    "agent,env,env_step,episode_reward,episode_success,seed,variant,wall_time_s,episodes";
+const HEADER: &str = "agent,env,env_step,episode_reward,episode_success,seed,variant,wall_time_s,\
+                      episodes,action_repeat";
 const STEPS: [i64; 4] = [0, 5000, 10000, 15000];
 
 /// Deterministic synthetic score in [0, 1] growing with the step.
@@ -65,7 +65,7 @@ fn synthetic_results(root: &Path) -> usize {
                         (format!("{}", 1000.0 * s), String::new())
                     };
                     csv.push_str(&format!(
-                        "{agent},{task},{step},{reward},{success},{seed},{variant},{},10\n",
+                        "{agent},{task},{step},{reward},{success},{seed},{variant},{},10,2\n",
                         step as f64 * 0.01
                     ));
                     rows += 1;

@@ -120,7 +120,7 @@ fn killed_sweep_resumes_to_identical_results() {
     let eval = &reference["tiny/cartpole-swingup/random/seed-1/eval.csv"];
     assert_eq!(
         eval[0],
-        "agent,env,env_step,episode_reward,episode_success,seed,variant,episodes"
+        "agent,env,env_step,episode_reward,episode_success,seed,variant,episodes,action_repeat"
     );
     let steps: Vec<&str> = eval[1..]
         .iter()
@@ -377,6 +377,16 @@ fn bad_input_gives_one_clear_error() {
         "random.batch_size=big",
     ]);
     assert!(e.contains("random.batch_size"), "{e}");
+    let e = one_error(&[
+        "train",
+        "--agent",
+        "random",
+        "--task",
+        "cartpole-swingup",
+        "--set",
+        "action_repeat=0",
+    ]);
+    assert!(e.contains("action_repeat must be at least 1"), "{e}");
     let e = one_error(&["evaluate", dir.to_str().unwrap()]);
     assert!(e.contains("not a run directory"), "{e}");
     let e = one_error(&["sweep", &task, "--shard", "4/4"]);
@@ -417,6 +427,109 @@ fn a_failing_run_is_recorded_and_the_others_finish() {
         std::fs::read_to_string(ok.join("meta.json"))
             .unwrap()
             .contains("\"complete\": true")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_action_repeat_is_a_run_setting_recorded_with_the_results() {
+    let dir = scratch("action-repeat");
+    let run = |repeat: Option<&str>, out: &Path| {
+        let mut args = vec![
+            "train",
+            "--agent",
+            "random",
+            "--task",
+            "cartpole-swingup",
+            "--steps",
+            "2000",
+            "--device",
+            "cpu",
+            "--set",
+            "eval_every=1000",
+            "--set",
+            "eval_episodes=1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(r) = repeat {
+            args.extend(["--set", r]);
+        }
+        let o = ctrlbench(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+        (read("config.yaml"), read("eval.csv"), read("train.csv"))
+    };
+    // The suite's default (DMC: 2) is recorded as a number.
+    let (config, eval, train) = run(None, &dir.join("default"));
+    assert!(config.contains("action_repeat: 2"), "{config}");
+    assert!(
+        eval.lines().next().unwrap().ends_with(",action_repeat"),
+        "{eval}"
+    );
+    assert!(eval.lines().skip(1).all(|l| l.ends_with(",2")), "{eval}");
+    // episode_length is the 4th train.csv column: 500 agent steps = 1000 env steps.
+    let lengths = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(lengths(&train), ["500", "500"], "{train}");
+    // At repeat 8 an episode keeps its 1000 env steps: 125 agent steps.
+    let (config, eval, train) = run(Some("action_repeat=8"), &dir.join("eight"));
+    assert!(config.contains("action_repeat: 8"), "{config}");
+    assert!(eval.lines().skip(1).all(|l| l.ends_with(",8")), "{eval}");
+    assert_eq!(lengths(&train), ["125", "125"], "{train}");
+    let steps: Vec<&str> = eval
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(steps, ["0", "1000", "2000"], "{eval}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn configs_come_from_the_checkout_the_command_runs_in() {
+    // A second checkout of the workspace whose random agent samples 7.
+    let dir = scratch("other-checkout");
+    let other = dir.join("checkout");
+    std::fs::create_dir_all(other.join("configs/agents")).unwrap();
+    std::fs::create_dir_all(other.join("harness")).unwrap();
+    std::fs::write(other.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(other.join("harness/Cargo.toml"), "").unwrap();
+    std::fs::write(other.join("configs/agents/random.yaml"), "batch_size: 7\n").unwrap();
+    let work = other.join("some/folder");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = dir.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
+        .current_dir(&work)
+        .env_remove("CTRLBENCH_HOME")
+        .args(["train", "--agent", "random", "--task", "cartpole-balance"])
+        .args([
+            "--steps",
+            "1000",
+            "--device",
+            "cpu",
+            "--set",
+            "eval_every=0",
+        ])
+        .args(["--set", "eval_episodes=1", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = std::fs::read_to_string(out.join("config.yaml")).unwrap();
+    let configs = other.join("configs").display().to_string();
+    assert!(config.contains("batch_size: 7"), "{config}");
+    assert!(
+        config.starts_with(&format!("# agent defaults from {configs}\n")),
+        "{config}"
+    );
+    let meta = std::fs::read_to_string(out.join("meta.json")).unwrap();
+    assert!(
+        meta.contains(&format!("\"configs_dir\": \"{configs}\"")),
+        "{meta}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -528,7 +528,16 @@ impl Dcwm {
     /// A DCWM agent for `init.spec` (config from `init.config`).
     pub fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: DcwmConfig = parse_config("dcwm", init.config)?;
-        let episode_len = init.spec.max_episode_steps.unwrap_or(500) as u64;
+        // Agent steps per episode, from the task's protocol (the time limit).
+        let episode_len = init
+            .spec
+            .max_episode_steps
+            .ok_or_else(|| AgentError::Config {
+                agent: "dcwm".into(),
+                message: "the task needs a time limit (the pretraining covers the first \
+                          random_episodes episodes)"
+                    .into(),
+            })? as u64;
         Self::with_config(
             cfg,
             init.spec.obs_dim(),
@@ -845,10 +854,7 @@ impl Agent for Dcwm {
 
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         if mode == Mode::Explore && !self.learning() {
-            let rng = &mut self.state.act_rng;
-            return Ok((0..self.act_dim)
-                .map(|_| rng.uniform(-1.0, 1.0) as f32)
-                .collect());
+            return Ok(self.state.act_rng.uniform_action(self.act_dim));
         }
         self.select_action(obs, mode)
     }

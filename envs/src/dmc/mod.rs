@@ -98,6 +98,15 @@ pub struct TaskDef {
     pub build: fn() -> Result<DmcEnv, EnvError>,
 }
 
+impl TaskDef {
+    /// The benchmark protocol of the task's suite.
+    pub fn protocol(&self) -> crate::Protocol {
+        match self.source {
+            Source::DmControl | Source::TdMpc2 => crate::DMC_PROTOCOL,
+        }
+    }
+}
+
 /// Where a task's definition comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -146,6 +155,7 @@ impl DmcEnv {
             layout,
             max_episode_steps: step_limit.is_finite().then(|| step_limit.ceil() as usize),
             control_timestep,
+            action_repeat: 1,
         };
         let mut random = RandomState::from_entropy();
         task.on_seed(&mut physics, &mut random)?;

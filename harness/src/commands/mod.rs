@@ -68,11 +68,17 @@ fn list_envs() -> Result<()> {
             s.control_timestep
         );
     }
-    println!(
-        "\nBenchmark protocol (envs::benchmark_env): actions in [-1, 1], action repeat {}, {} agent steps per episode.",
-        envs::DMC_PROTOCOL.action_repeat,
-        envs::DMC_PROTOCOL.episode_length
-    );
+    for p in envs::PROTOCOLS {
+        println!(
+            "\nBenchmark protocol of suite '{}' (envs::benchmark_env): actions in [-1, 1], action repeat {} \
+             (run setting action_repeat), {} env steps = {} agent steps per episode, score: {:?}.",
+            p.suite,
+            p.action_repeat,
+            p.episode_env_steps,
+            p.episode_length(),
+            p.metric
+        );
+    }
     Ok(())
 }
 
@@ -120,6 +126,10 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         r.dm_control = Some(crate::bench::dm_control_speed(
             &a.task, a.steps, a.repeats, a.seed,
         )?);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
     }
     println!(
         "task              {} (n_sub_steps {})",
@@ -187,10 +197,15 @@ fn bench_agent(a: &BenchAgentArgs) -> Result<()> {
         updates: a.updates,
         acts: a.acts,
         loop_steps: a.loop_steps,
+        action_repeat: run.action_repeat,
         seed: a.seed,
     };
     tracing::info!(agent = %a.agent, task = %task, "measuring");
     let r = crate::bench::bench_agent(&a.agent, &task, &config, device, &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
     let fmt = |s: &crate::bench::Stats| {
         format!(
             "{:>10.2} ms median  (p10 {:.2}, p90 {:.2})",
@@ -292,7 +307,8 @@ fn train(a: &TrainArgs) -> Result<()> {
         variant: None,
         run,
         agent_config,
-    };
+    }
+    .resolved()?;
     let dir = a
         .out
         .clone()

@@ -89,6 +89,9 @@ pub struct Analysis {
     pub aggregates: Vec<AggregateCurve>,
     /// Thresholds of the performance profiles.
     pub taus: Vec<f64>,
+    /// Problems with the comparison that do not stop the report (an
+    /// aggregate over runs with different action repeats).
+    pub warnings: Vec<String>,
 }
 
 /// Name of the metric of a task.
@@ -164,6 +167,34 @@ fn curves(g: &Grouped, boot: &Bootstrap) -> Vec<TaskCurve> {
         .collect()
 }
 
+/// One warning per series whose runs used more than one action repeat:
+/// their steps count the same env steps but different numbers of agent
+/// decisions, so their aggregate compares unlike runs.
+fn mixed_action_repeats(records: &[Record]) -> Vec<String> {
+    let mut repeats: BTreeMap<Series, BTreeSet<i64>> = BTreeMap::new();
+    for r in records {
+        if let Some(k) = r.action_repeat {
+            let series = Series {
+                agent: r.agent.clone(),
+                variant: r.variant.clone(),
+            };
+            repeats.entry(series).or_default().insert(k);
+        }
+    }
+    repeats
+        .into_iter()
+        .filter(|(_, ks)| ks.len() > 1)
+        .map(|(s, ks)| {
+            let ks: Vec<String> = ks.iter().map(i64::to_string).collect();
+            format!(
+                "{}: the aggregate mixes runs with action repeats {}",
+                s.label(),
+                ks.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Thresholds of the performance profile: 0 to 1 in steps of 0.02.
 pub fn default_taus() -> Vec<f64> {
     (0..=50).map(|i| i as f64 / 50.0).collect()
@@ -232,6 +263,7 @@ pub fn analyze(records: &[Record], reference: &[Record], boot: &Bootstrap) -> Re
         });
     }
     Ok(Analysis {
+        warnings: mixed_action_repeats(records),
         tasks: tasks.into_iter().collect(),
         series: series.into_iter().collect(),
         curves: curves(&raw, boot),
@@ -239,4 +271,42 @@ pub fn analyze(records: &[Record], reference: &[Record], boot: &Bootstrap) -> Re
         aggregates,
         taus,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(agent: &str, task: &str, seed: i64, action_repeat: Option<i64>) -> Record {
+        Record {
+            agent: agent.into(),
+            variant: String::new(),
+            task: task.into(),
+            seed,
+            env_step: 1000,
+            reward: Some(500.0),
+            success: None,
+            action_repeat,
+        }
+    }
+
+    #[test]
+    fn an_aggregate_over_different_action_repeats_is_warned_about() {
+        let records = vec![
+            record("pets", "cartpole-swingup", 1, Some(8)),
+            record("pets", "walker-walk", 1, Some(2)),
+            record("sac", "cartpole-swingup", 1, Some(2)),
+            record("sac", "walker-walk", 1, None),
+        ];
+        let boot = Bootstrap {
+            reps: 10,
+            confidence: 0.95,
+            seed: 0,
+        };
+        let a = analyze(&records, &[], &boot).unwrap();
+        assert_eq!(
+            a.warnings,
+            ["pets: the aggregate mixes runs with action repeats 2, 8"]
+        );
+    }
 }

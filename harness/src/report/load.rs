@@ -18,18 +18,12 @@ impl<T, E: std::error::Error + Send + Sync + 'static> Ctx<T> for std::result::Re
     }
 }
 
-/// Columns of the long-format results table, in order.
-pub const COLUMNS: [&str; 9] = [
-    "agent",
-    "env",
-    "env_step",
-    "episode_reward",
-    "episode_success",
-    "seed",
-    "variant",
-    "wall_time_s",
-    "episodes",
-];
+/// Columns of the long-format results table, in order: those of `eval.csv`
+/// ([`crate::run::EvalRow`]); files without the later ones (published
+/// CSVs) get empty values.
+pub fn columns() -> Vec<String> {
+    crate::run::EvalRow::columns()
+}
 
 /// One evaluation of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +42,9 @@ pub struct Record {
     pub reward: Option<f64>,
     /// Evaluation success rate (Meta-World).
     pub success: Option<f64>,
+    /// Environment steps per agent step of the run (unknown for published
+    /// data).
+    pub action_repeat: Option<i64>,
 }
 
 impl Record {
@@ -123,7 +120,7 @@ fn null_of(dtype: DataType, name: &str) -> Expr {
 }
 
 /// Reads one results CSV (the run loop's `eval.csv` or the DCWM published
-/// format) into the canonical long-format columns ([`COLUMNS`]).
+/// format) into the canonical long-format columns ([`columns`]).
 fn results_frame(path: &Path, lf: LazyFrame, names: &[String]) -> Result<LazyFrame> {
     let has = |c: &str| names.iter().any(|n| n == c);
     for c in ["agent", "env", "env_step", "seed"] {
@@ -173,6 +170,7 @@ fn results_frame(path: &Path, lf: LazyFrame, names: &[String]) -> Result<LazyFra
         variant,
         opt_f64("wall_time_s"),
         opt_i64("episodes"),
+        opt_i64("action_repeat"),
     ]))
 }
 
@@ -201,7 +199,7 @@ fn collect_one(path: &Path, lf: LazyFrame) -> Result<DataFrame> {
 }
 
 /// Loads every `eval.csv` under `dir` into one long-format table with the
-/// columns [`COLUMNS`]. Errors name the offending file.
+/// columns [`columns`]. Errors name the offending file.
 pub fn load_results(dir: &Path) -> Result<DataFrame> {
     let files = find_eval_csvs(dir)?;
     if files.is_empty() {
@@ -288,6 +286,7 @@ pub fn load_reference(path: &Path) -> Result<DataFrame> {
             lit("").alias("variant"),
             null_of(DataType::Float64, "wall_time_s"),
             null_of(DataType::Int64, "episodes"),
+            null_of(DataType::Int64, "action_repeat"),
         ])
     } else {
         bail!(
@@ -316,7 +315,7 @@ fn f64s(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
     Ok(df.column(c)?.f64()?.iter().collect())
 }
 
-/// Converts a long-format table ([`COLUMNS`]) into records.
+/// Converts a long-format table ([`columns`]) into records.
 pub fn records(df: &DataFrame) -> Result<Vec<Record>> {
     let agent = strs(df, "agent")?;
     let variant = strs(df, "variant")?;
@@ -325,6 +324,7 @@ pub fn records(df: &DataFrame) -> Result<Vec<Record>> {
     let step = i64s(df, "env_step")?;
     let reward = f64s(df, "episode_reward")?;
     let success = f64s(df, "episode_success")?;
+    let repeat = i64s(df, "action_repeat")?;
     Ok((0..df.height())
         .map(|i| Record {
             agent: agent[i].clone(),
@@ -334,6 +334,7 @@ pub fn records(df: &DataFrame) -> Result<Vec<Record>> {
             env_step: step[i].unwrap_or_default(),
             reward: reward[i],
             success: success[i],
+            action_repeat: repeat[i],
         })
         .collect())
 }
@@ -369,4 +370,57 @@ pub fn export(df: &mut DataFrame, out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::EvalRow;
+
+    #[test]
+    fn eval_csv_and_published_csvs_load_into_the_eval_row_columns() {
+        let dir = std::env::temp_dir().join(format!("ctrlbench-load-{}", std::process::id()));
+        let run = dir.join("results/exp/cartpole-swingup/sac/seed-1");
+        std::fs::create_dir_all(&run).unwrap();
+        let row = EvalRow {
+            agent: "sac".into(),
+            env: "cartpole-swingup".into(),
+            env_step: 2000,
+            episode_reward: 250.5,
+            seed: 1,
+            variant: "lr=0.001,tau=0.01".into(),
+            episodes: 3,
+            action_repeat: 8,
+            ..EvalRow::default()
+        };
+        let text = format!("{}\n{}\n", EvalRow::header(), row.line().unwrap());
+        std::fs::write(run.join("eval.csv"), text).unwrap();
+        let df = load_results(&dir.join("results")).unwrap();
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, columns());
+        let r = &records(&df).unwrap()[0];
+        assert_eq!((r.reward, r.action_repeat), (Some(250.5), Some(8)));
+        assert_eq!(r.variant, "lr=0.001,tau=0.01");
+
+        let published = dir.join("dcwm.csv");
+        std::fs::write(
+            &published,
+            "agent,env,env_step,episode_reward,episode_success,seed\n\
+             dcmpc,walker-walk,10000,300,,1\n",
+        )
+        .unwrap();
+        let df = load_reference(&published).unwrap();
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, columns());
+        assert_eq!(records(&df).unwrap()[0].action_repeat, None);
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

@@ -93,6 +93,9 @@ pub fn report(args: &ReportArgs) -> Result<ReportOutput> {
         seed: args.seed,
     };
     let a = analysis::analyze(&records, &reference, &boot)?;
+    for w in &a.warnings {
+        tracing::warn!("{w}");
+    }
     let dir = args
         .out
         .clone()

@@ -1,0 +1,313 @@
+//! The run loop against an agent that schedules update blocks and crashes on
+//! demand: interrupted runs resume to the uninterrupted run's files.
+
+use std::path::{Path, PathBuf};
+
+use agents::{Agent, DeviceChoice, Mode, ReplayBuffer};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::LoopState;
+use super::evaluation::evaluate_checkpoint_with;
+use super::files::{Meta, git_commit};
+use super::*;
+use crate::config::RunSettings;
+use agents::AgentError;
+use agents::agent::{load_json, save_json};
+
+/// Schedules a 2,500-update block after its first episode and 7 updates
+/// after each later one. Each update folds its index into `value`, so
+/// train.csv shows how many updates ran, and in which order. Fails, as a
+/// crash would, on reaching update `crash_at`, or in evaluation episode
+/// `crash_in_eval` (counted from 1 in this process).
+#[derive(Default, Serialize, Deserialize)]
+struct BlockAgent {
+    episodes: u64,
+    pending: u64,
+    updates: u64,
+    value: u64,
+    #[serde(skip)]
+    crash_at: Option<u64>,
+    #[serde(skip)]
+    crash_in_eval: Option<u64>,
+    #[serde(skip)]
+    eval_episodes: u64,
+}
+
+impl Agent for BlockAgent {
+    fn begin_episode(&mut self, mode: Mode) {
+        if mode == Mode::Eval {
+            self.eval_episodes += 1;
+        }
+    }
+
+    fn act(&mut self, _obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
+        if mode == Mode::Eval && self.crash_in_eval == Some(self.eval_episodes) {
+            return Err(AgentError::Other("crashed in evaluation".into()));
+        }
+        // What the agent learned shows in its evaluation returns.
+        Ok(vec![(self.value % 101) as f32 / 50.0 - 1.0])
+    }
+
+    fn update(&mut self, _: &ReplayBuffer, _: u64, end: bool) -> Result<(), AgentError> {
+        if end {
+            self.episodes += 1;
+            self.pending += if self.episodes == 1 { 2500 } else { 7 };
+        }
+        Ok(())
+    }
+
+    fn pending_updates(&self) -> u64 {
+        self.pending
+    }
+
+    fn run_pending_updates(&mut self, _: &ReplayBuffer, max: u64) -> Result<u64, AgentError> {
+        let n = max.min(self.pending);
+        for _ in 0..n {
+            if self.crash_at == Some(self.updates) {
+                return Err(AgentError::Other("crashed".into()));
+            }
+            self.updates += 1;
+            self.pending -= 1;
+            self.value = (self.value * 31 + self.updates) % 1_000_003;
+        }
+        Ok(n)
+    }
+
+    fn metrics(&self) -> Vec<(String, f64)> {
+        vec![
+            ("updates".into(), self.updates as f64),
+            ("value".into(), self.value as f64),
+        ]
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), AgentError> {
+        save_json(dir, "block.json", self)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+        let (crash_at, crash_in_eval) = (self.crash_at, self.crash_in_eval);
+        *self = BlockAgent {
+            crash_at,
+            crash_in_eval,
+            ..load_json(dir, "block.json")?
+        };
+        Ok(())
+    }
+}
+
+/// eval.csv and train.csv without their wall_time_s columns.
+fn csvs(dir: &Path) -> Vec<String> {
+    ["eval.csv", "train.csv"]
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+            let wall = header.iter().position(|h| *h == "wall_time_s").unwrap();
+            text.lines()
+                .map(|l| {
+                    let mut cells: Vec<&str> = l.split(',').collect();
+                    cells.remove(wall);
+                    cells.join(",")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
+}
+
+/// A 4,000-step cartpole-balance run of [`BlockAgent`] (4 episodes).
+fn block_config(eval_every: u64, checkpoint_every: u64) -> RunConfig {
+    RunConfig {
+        experiment: "block".into(),
+        agent: "block".into(),
+        task: "cartpole-balance".into(),
+        seed: 3,
+        variant: None,
+        run: RunSettings {
+            steps: 4000,
+            eval_every,
+            eval_episodes: 1,
+            checkpoint_every,
+            ..RunSettings::default()
+        },
+        agent_config: serde_yaml::Value::Null,
+    }
+}
+
+fn block_run(cfg: &RunConfig, dir: &Path, agent: BlockAgent) -> Result<Outcome> {
+    let env = run_env(cfg, "train").unwrap();
+    let eval_env = run_env(cfg, "eval").unwrap();
+    run_agent(cfg, dir, Box::new(agent), env, eval_env, "cpu", &mut |_| {})
+}
+
+fn checkpoint_state(dir: &Path) -> LoopState {
+    serde_json::from_slice(&std::fs::read(dir.join("checkpoint/state.json")).unwrap()).unwrap()
+}
+
+/// Fresh `full` and `cut` run directories under a per-test root.
+fn block_dirs(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let root = std::env::temp_dir().join(format!("ctrlbench-{name}-{}", std::process::id()));
+    let (full, cut) = (root.join("full"), root.join("cut"));
+    for d in [&full, &cut] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    (root, full, cut)
+}
+
+/// Runs `cfg` uninterrupted into `full` and, cut by a crash in its
+/// `eval`-th evaluation episode, into `cut`; returns the uninterrupted
+/// CSVs.
+fn run_full_and_cut_in_eval(cfg: &RunConfig, full: &Path, cut: &Path, eval: u64) -> Vec<String> {
+    block_run(cfg, full, BlockAgent::default()).unwrap();
+    let crash = BlockAgent {
+        crash_in_eval: Some(eval),
+        ..BlockAgent::default()
+    };
+    let err = block_run(cfg, cut, crash).unwrap_err();
+    assert!(err.to_string().contains("crashed in evaluation"), "{err}");
+    csvs(full)
+}
+
+#[test]
+fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
+    let cfg = block_config(2000, RunSettings::default().checkpoint_every);
+    let (root, full, cut) = block_dirs("block");
+    block_run(&cfg, &full, BlockAgent::default()).unwrap();
+    let reference = csvs(&full);
+    // 4 episodes; after the first, 2,500 updates, then 7 per episode.
+    let last = reference[1].lines().last().unwrap();
+    assert!(last.starts_with("4000,3,"), "{last}");
+    assert!(last.contains(",2521,"), "{last}");
+
+    // A crash at update 1,500: the checkpoint after the first 1,000 of
+    // the block is on disk, and no train.csv row yet.
+    let crash = BlockAgent {
+        crash_at: Some(1500),
+        ..BlockAgent::default()
+    };
+    let err = block_run(&cfg, &cut, crash).unwrap_err();
+    assert!(err.to_string().contains("crashed"), "{err}");
+    assert!(has_checkpoint(&cut));
+    let rows = std::fs::read_to_string(cut.join("train.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 1, "{rows}");
+    assert!(checkpoint_state(&cut).episode_end.is_some());
+    block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+    assert_eq!(csvs(&cut), reference);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn meta_records_the_commit_of_the_start_and_of_each_resume() {
+    let cfg = block_config(2000, 1000);
+    let (root, full, cut) = block_dirs("meta-commits");
+    run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+    // A meta.json from before the resumes' commits were recorded.
+    let path = cut.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    meta["resumed_at"] = serde_json::json!(["2026-01-01T00:00:00Z"]);
+    meta.as_object_mut().unwrap().remove("resumed_git_commits");
+    std::fs::write(&path, meta.to_string()).unwrap();
+    block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+    let meta: Meta = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(meta.git_commit, git_commit());
+    assert_eq!(meta.resumed_at.len(), 2);
+    assert_eq!(meta.resumed_git_commits, [None, git_commit()]);
+    assert!(meta.complete);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn a_run_cut_during_an_evaluation_resumes_at_that_evaluation() {
+    // Evaluations at 0, 2,000 and 4,000 steps; a checkpoint due at
+    // 2,000 (the update block after the first episode checkpointed at
+    // 1,000).
+    let cfg = block_config(2000, 1000);
+    let (root, full, cut) = block_dirs("eval-cut");
+    // A crash in the evaluation at 2,000 steps: the training before it
+    // is checkpointed.
+    let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+    assert_eq!(reference[0].lines().count(), 4, "{}", reference[0]);
+    let state = checkpoint_state(&cut);
+    assert_eq!((state.env_step, state.last_eval_step), (2000, Some(0)));
+    block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+    assert_eq!(csvs(&cut), reference);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn a_run_cut_during_its_final_evaluation_does_not_train_again() {
+    // The CPU budget's setting: one evaluation, at the end.
+    let cfg = block_config(0, RunSettings::default().checkpoint_every);
+    let (root, full, cut) = block_dirs("final-eval-cut");
+    let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 1);
+    let state = checkpoint_state(&cut);
+    assert_eq!((state.env_step, state.last_eval_step), (4000, None));
+    // Resumed, the run only evaluates: any update would crash it.
+    let no_updates = BlockAgent {
+        crash_at: Some(2521),
+        ..BlockAgent::default()
+    };
+    block_run(&cfg, &cut, no_updates).unwrap();
+    assert_eq!(csvs(&cut), reference);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Evaluates `dir`'s checkpoint with a fresh [`BlockAgent`].
+fn evaluate_block_checkpoint(
+    dir: &Path,
+    cfg: &RunConfig,
+    episodes: Option<usize>,
+    on_step: &mut dyn FnMut(),
+) -> Result<CheckpointEvaluation> {
+    let env = run_env(cfg, "eval").unwrap();
+    let agent = Box::new(BlockAgent::default());
+    evaluate_checkpoint_with(dir, cfg.clone(), agent, env, episodes, on_step)
+}
+
+#[test]
+fn evaluating_a_checkpoint_plays_the_runs_own_evaluation() {
+    let cfg = block_config(2000, 1000);
+    let (root, full, cut) = block_dirs("evaluate-checkpoint");
+    // Cut in the evaluation at 2,000 steps, checkpointed just before it.
+    let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
+    let mut steps = 0;
+    let e = evaluate_block_checkpoint(&cut, &cfg, Some(2), &mut || steps += 1).unwrap();
+    assert_eq!((e.env_step, e.pending_updates), (2000, 0));
+    assert_eq!(e.evaluation.returns.len(), 2);
+    assert_eq!(steps, 1000, "two episodes of 500 agent steps");
+    let rows: Vec<Vec<String>> = reference[0]
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    // eval.csv without wall_time_s: agent,env,env_step,episode_reward,...
+    let at = |step: &str| rows.iter().find(|r| r[2] == step).unwrap()[3].clone();
+    // The run's evaluation at 2,000 played the first of these episodes
+    // with the trained agent; the one at 0 did not.
+    assert_eq!(csv_f64(e.evaluation.returns[0]), at("2000"));
+    assert_ne!(at("0"), at("2000"));
+    // Nothing in the run changed: it resumes to the uninterrupted result.
+    block_run(&cfg, &cut, BlockAgent::default()).unwrap();
+    assert_eq!(csvs(&cut), reference);
+    // A complete run keeps its final weights: the agent that made the
+    // last evaluation.
+    let mut last = BlockAgent::default();
+    last.load(&final_weights_dir(&cut)).unwrap();
+    assert_eq!((last.updates, last.episodes), (2521, 4));
+    // A complete run has no checkpoint left.
+    let err = evaluate_block_checkpoint(&cut, &cfg, None, &mut || {}).unwrap_err();
+    assert!(err.to_string().contains("is complete"), "{err}");
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn evaluating_a_run_without_a_checkpoint_says_so() {
+    let cfg = block_config(2000, 1000);
+    let (root, dir, _) = block_dirs("evaluate-none");
+    let err = evaluate_block_checkpoint(&dir, &cfg, None, &mut || {}).unwrap_err();
+    assert!(err.to_string().contains("no checkpoint yet"), "{err}");
+    let err = evaluate_checkpoint(&dir, DeviceChoice::Cpu, None, &mut || {}).unwrap_err();
+    assert!(err.to_string().contains("not a run directory"), "{err}");
+    std::fs::remove_dir_all(root).ok();
+}
