@@ -32,11 +32,14 @@ run: setup
 	$(CARGO) run --release -q -p ctrlbench -- report results/quickstart
 
 test: setup
-	$(CARGO) test --release --workspace --no-fail-fast
+	$(CARGO) test --release --workspace --no-fail-fast; ws=$$?; \
+	$(CARGO) test --release --manifest-path examples/custom-agent/Cargo.toml; ex=$$?; \
+	exit $$((ws | ex))
 
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --manifest-path examples/custom-agent/Cargo.toml --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -8,10 +8,15 @@
 //! Calls, in order, for each training episode:
 //! `begin_episode(Explore)`, then per agent step `act(obs, Explore)` → env step →
 //! the transition is pushed to the buffer → `update(buffer, env_step,
-//! episode_end)`. Evaluation episodes call `begin_episode(Eval)` and
-//! `act(obs, Eval)` only. `metrics()` is read at each episode end (train.csv).
+//! episode_end)`, which returns how many gradient updates the agent wants
+//! now → the loop runs them with `learn(buffer, n)`. At an episode end the
+//! loop may split those updates into chunks with a checkpoint between them
+//! (DCWM's 5,000-update pretraining survives an interruption), then calls
+//! `end_episode(buffer)` and reads `metrics()` (train.csv). Evaluation
+//! episodes call `begin_episode(Eval)` and `act(obs, Eval)` only.
 //! `save`/`load` checkpoint the whole state (networks, optimisers, RNG,
-//! counters) at episode boundaries, so a resumed run continues identically.
+//! counters) between updates, so a resumed run continues identically; the
+//! loop, not the agent, keeps count of the updates still owed.
 
 use std::path::Path;
 
@@ -95,40 +100,32 @@ pub trait Agent: Send {
 
     /// Called after every training env step once the transition is in
     /// `buffer`. `env_step` counts environment steps including action repeat;
-    /// `episode_end` is true after an episode's last step. Agents decide here
-    /// when to learn: every step, after each episode, every epoch, ...
+    /// `episode_end` is true after an episode's last step. Returns how many
+    /// gradient updates the agent wants now (0 while it only collects data):
+    /// every step (SAC), after each episode (DCWM), every epoch, ... The loop
+    /// runs them through [`Agent::learn`] before the next step.
     fn update(
         &mut self,
         buffer: &ReplayBuffer,
         env_step: u64,
         episode_end: bool,
-    ) -> Result<(), AgentError>;
+    ) -> Result<u64, AgentError>;
 
-    /// Updates that [`Agent::update`] scheduled and that have not run yet:
-    /// an update block in progress (DCWM's 5,000-update pretraining, its
-    /// 500 updates after each episode). The run loop drains them with
-    /// [`Agent::run_pending_updates`] before the next episode and may
-    /// checkpoint between chunks, so a long block survives an interruption.
-    /// Agents that learn inside `update` keep the default, 0.
-    fn pending_updates(&self) -> u64 {
-        0
+    /// Runs `n` gradient updates of everything the agent learns, each on a
+    /// batch drawn from `buffer`. A block that [`Agent::update`] asked for
+    /// may arrive in several calls, with a checkpoint between them.
+    /// Benchmarks call it outside the schedule; afterwards the agent acts
+    /// with what it learned (no more warm-up random actions). Agents that do
+    /// not learn keep the default, which does nothing.
+    fn learn(&mut self, _buffer: &ReplayBuffer, _n: u64) -> Result<(), AgentError> {
+        Ok(())
     }
 
-    /// Runs up to `max` of the pending updates; returns how many ran.
-    fn run_pending_updates(
-        &mut self,
-        _buffer: &ReplayBuffer,
-        _max: u64,
-    ) -> Result<u64, AgentError> {
-        Ok(0)
-    }
-
-    /// One gradient update of everything the agent learns, on a batch drawn
-    /// from `buffer`, outside the agent's own schedule (benchmarks). Returns
-    /// `false` for agents that do not learn. Afterwards the agent acts with
-    /// its learned policy (no more seed-phase random actions).
-    fn train_step(&mut self, _buffer: &ReplayBuffer) -> Result<bool, AgentError> {
-        Ok(false)
+    /// Called at the end of a training episode once the updates asked for
+    /// at its last step have run, before [`Agent::metrics`] is read (DCWM
+    /// measures its codebook usage here).
+    fn end_episode(&mut self, _buffer: &ReplayBuffer) -> Result<(), AgentError> {
+        Ok(())
     }
 
     /// Gradient updates per agent step at the configured update-to-data

@@ -7,15 +7,38 @@
 
 pub mod agent;
 pub mod buffer;
-pub mod dcwm;
 pub mod device;
 pub mod fsq;
 pub mod nn;
-pub mod random;
 pub mod registry;
 pub mod rng;
+
+// The agents: a module each, and one line each in `AGENTS`.
+pub mod dcwm;
+pub mod random;
 pub mod sac;
 pub mod scripted;
+
+/// The built-in agents, in listing order (see [`registry`] for agents
+/// registered at start-up).
+pub static AGENTS: &[AgentEntry] = &[
+    AgentEntry::of::<dcwm::Dcwm>(
+        "dcwm",
+        "DCWM / DC-MPC: discrete codebook world model + MPPI planning (Scannell et al. 2025)",
+    ),
+    AgentEntry::of::<random::RandomAgent>(
+        "random",
+        "uniform random actions in [-1, 1] (baseline, test agent)",
+    ),
+    AgentEntry::of::<sac::Sac>(
+        "sac",
+        "Soft Actor-Critic with learned temperature (model-free baseline)",
+    ),
+    AgentEntry::of::<scripted::ScriptedAgent>(
+        "scripted",
+        "deterministic sinusoid with velocity damping (test agent)",
+    ),
+];
 
 pub use agent::{Agent, AgentError, AgentInit, Mode, parse_config};
 pub use buffer::{BufferError, ReplayBuffer, SliceBatch, TransitionBatch};
@@ -23,5 +46,5 @@ pub use device::{CudaInfo, cuda_info, libtorch_version};
 pub use device::{
     DeviceChoice, DeviceError, apply_torch_threads, set_torch_threads, torch_threads,
 };
-pub use registry::{AGENTS, AgentEntry, make};
+pub use registry::{AgentEntry, NamedAgent, make, register};
 pub use rng::Rng;

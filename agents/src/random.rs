@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
 use crate::buffer::ReplayBuffer;
+use crate::registry::NamedAgent;
 use crate::rng::Rng;
 
 /// Configuration of the random agent (`configs/agents/random.yaml`).
@@ -39,9 +40,11 @@ struct RandomAgentState {
     replay_size: usize,
 }
 
-impl RandomAgent {
+impl NamedAgent for RandomAgent {
+    type Config = RandomConfig;
+
     /// A random agent for `init.spec` seeded with `init.seed`.
-    pub fn new(init: &AgentInit) -> Result<Self, AgentError> {
+    fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: RandomConfig = parse_config("random", init.config)?;
         Ok(RandomAgent {
             cfg,
@@ -67,9 +70,9 @@ impl Agent for RandomAgent {
         buffer: &ReplayBuffer,
         _env_step: u64,
         episode_end: bool,
-    ) -> Result<(), AgentError> {
+    ) -> Result<u64, AgentError> {
         if !episode_end {
-            return Ok(());
+            return Ok(0);
         }
         self.state.episodes += 1;
         self.state.replay_size = buffer.len();
@@ -78,7 +81,7 @@ impl Agent for RandomAgent {
             let sum: f64 = batch.reward.iter().map(|&r| f64::from(r)).sum();
             self.state.sampled_reward_mean = Some(sum / batch.reward.len() as f64);
         }
-        Ok(())
+        Ok(0)
     }
 
     fn metrics(&self) -> Vec<(String, f64)> {

@@ -1,9 +1,98 @@
 //! The agent registry: names → constructors.
 //!
-//! To add an agent: write a module with a config struct
-//! (`#[serde(deny_unknown_fields)]`, paper defaults in
-//! `configs/agents/<name>.yaml`) and a type implementing [`Agent`], then add
-//! one [`AgentEntry`] to [`AGENTS`].
+//! The built-in agents are one line each in [`crate::AGENTS`] (beside their
+//! `pub mod`); a crate that depends on ctrlbench adds its own at start-up
+//! with [`register`] (`ctrlbench::main_with` does it), so they run with the
+//! same command line against the same task suites.
+//!
+//! The README's recipe for a new agent, compiled (inside this crate,
+//! `agents::` is `crate::`):
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! use agents::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+//! use agents::buffer::ReplayBuffer;
+//! use agents::registry::{AgentEntry, NamedAgent};
+//! use agents::rng::Rng;
+//!
+//! /// configs/agents/mine.yaml holds the defaults of every field.
+//! #[derive(Debug, serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! pub struct MineConfig {
+//!     pub batch_size: usize,
+//!     pub updates_per_episode: u64,
+//! }
+//!
+//! pub struct Mine {
+//!     cfg: MineConfig,
+//!     rng: Rng, // + networks on init.device
+//!     action_dim: usize,
+//! }
+//!
+//! impl NamedAgent for Mine {
+//!     type Config = MineConfig;
+//!
+//!     fn new(init: &AgentInit) -> Result<Self, AgentError> {
+//!         Ok(Mine {
+//!             cfg: parse_config("mine", init.config)?,
+//!             rng: Rng::new(init.seed),
+//!             action_dim: init.spec.action_dim(), // init.spec.layout names the observation groups
+//!         })
+//!     }
+//! }
+//!
+//! impl Agent for Mine {
+//!     fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
+//!         Ok(vec![0.0; self.action_dim]) // in [-1, 1]; explore only in Mode::Explore
+//!     }
+//!
+//!     fn update(&mut self, _buf: &ReplayBuffer, _env_step: u64, end: bool) -> Result<u64, AgentError> {
+//!         Ok(if end { self.cfg.updates_per_episode } else { 0 }) // e.g. DCWM: 500 after each episode
+//!     }
+//!
+//!     fn learn(&mut self, buf: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
+//!         for _ in 0..n {
+//!             let _batch = buf.sample_slices(self.cfg.batch_size, 3, &mut self.rng)?; // H = 3
+//!             // ... a gradient step on batch.obs / batch.action / batch.reward
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn metrics(&self) -> Vec<(String, f64)> {
+//!         vec![] // train.csv columns
+//!     }
+//!
+//!     fn save(&self, dir: &Path) -> Result<(), AgentError> {
+//!         save_json(dir, "mine.json", &self.rng) // everything: networks, optimisers, RNG
+//!     }
+//!
+//!     fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+//!         self.rng = load_json(dir, "mine.json")?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // Its line in `AGENTS`; from another crate, `agents::register(entry)`.
+//! const MINE: AgentEntry = AgentEntry::of::<Mine>("mine", "what it is");
+//!
+//! // It runs: built from its registry entry, one episode of 3 steps.
+//! let spec = envs::benchmark_env("cartpole-swingup", 0)?.spec().clone();
+//! let cfg = serde_yaml::from_str("{batch_size: 2, updates_per_episode: 4}")?;
+//! let init = AgentInit { spec: &spec, config: &cfg, device: tch::Device::Cpu, seed: 1 };
+//! let mut agent = (MINE.make)(&init)?;
+//! let mut buf = ReplayBuffer::new(spec.obs_dim(), spec.action_dim(), 16)?;
+//! buf.start_episode(&vec![0.0; spec.obs_dim()]);
+//! for t in 0..3 {
+//!     let a = agent.act(&vec![0.0; spec.obs_dim()], Mode::Explore)?;
+//!     buf.push(&a, 0.0, false, t == 2, &vec![0.0; spec.obs_dim()])?;
+//!     let n = agent.update(&buf, 2 * (t + 1), t == 2)?;
+//!     agent.learn(&buf, n)?;
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::sync::RwLock;
 
 use envs::EnvSpec;
 use serde::de::DeserializeOwned;
@@ -11,6 +100,7 @@ use serde::de::DeserializeOwned;
 use crate::agent::{Agent, AgentError, AgentInit};
 
 /// One registered agent.
+#[derive(Clone, Copy)]
 pub struct AgentEntry {
     /// Name used on the command line and in configs.
     pub name: &'static str,
@@ -21,51 +111,93 @@ pub struct AgentEntry {
     /// Parses a YAML config text into the agent's typed config, so that
     /// unknown keys and wrong types are reported with line numbers.
     pub check_yaml: fn(&str) -> Result<(), serde_yaml::Error>,
+    /// Its default configuration as YAML text, for agents registered from
+    /// outside this repository (`include_str!` of their file). `None`: the
+    /// defaults are `configs/agents/<name>.yaml` of the project.
+    pub defaults: Option<&'static str>,
+}
+
+impl AgentEntry {
+    /// The entry of agent type `A`, built by [`NamedAgent::new`] from its
+    /// typed config `A::Config`.
+    pub const fn of<A: NamedAgent>(name: &'static str, about: &'static str) -> Self {
+        AgentEntry {
+            name,
+            about,
+            make: make_boxed::<A>,
+            check_yaml: check::<A::Config>,
+            defaults: None,
+        }
+    }
+
+    /// The same entry with its default configuration built in.
+    pub const fn with_defaults(self, yaml: &'static str) -> Self {
+        AgentEntry {
+            defaults: Some(yaml),
+            ..self
+        }
+    }
+}
+
+/// An agent that the registry can build: a typed config and a constructor.
+pub trait NamedAgent: Agent + Sized + 'static {
+    /// The agent's configuration (use `#[serde(deny_unknown_fields)]`).
+    type Config: DeserializeOwned;
+
+    /// Builds the agent; `init.config` holds its resolved configuration
+    /// ([`crate::parse_config`] turns it into `Self::Config`).
+    fn new(init: &AgentInit) -> Result<Self, AgentError>;
+}
+
+fn make_boxed<A: NamedAgent>(init: &AgentInit) -> Result<Box<dyn Agent>, AgentError> {
+    Ok(Box::new(A::new(init)?))
 }
 
 fn check<T: DeserializeOwned>(text: &str) -> Result<(), serde_yaml::Error> {
     serde_yaml::from_str::<T>(text).map(|_| ())
 }
 
-/// All registered agents.
-pub static AGENTS: &[AgentEntry] = &[
-    AgentEntry {
-        name: "dcwm",
-        about: "DCWM / DC-MPC: discrete codebook world model + MPPI planning (Scannell et al. 2025)",
-        make: |init| Ok(Box::new(crate::dcwm::Dcwm::new(init)?)),
-        check_yaml: check::<crate::dcwm::DcwmConfig>,
-    },
-    AgentEntry {
-        name: "random",
-        about: "uniform random actions in [-1, 1] (baseline, test agent)",
-        make: |init| Ok(Box::new(crate::random::RandomAgent::new(init)?)),
-        check_yaml: check::<crate::random::RandomConfig>,
-    },
-    AgentEntry {
-        name: "sac",
-        about: "Soft Actor-Critic with learned temperature (model-free baseline)",
-        make: |init| Ok(Box::new(crate::sac::Sac::new(init)?)),
-        check_yaml: check::<crate::sac::SacConfig>,
-    },
-    AgentEntry {
-        name: "scripted",
-        about: "deterministic sinusoid with velocity damping (test agent)",
-        make: |init| Ok(Box::new(crate::scripted::ScriptedAgent::new(init)?)),
-        check_yaml: check::<crate::scripted::ScriptedConfig>,
-    },
-];
+/// Agents registered at start-up, after the built-in ones.
+static REGISTERED: RwLock<Vec<AgentEntry>> = RwLock::new(Vec::new());
+
+/// Adds an agent to the registry (for this process). Errors when the name
+/// is taken.
+pub fn register(entry: AgentEntry) -> Result<(), AgentError> {
+    if all().iter().any(|a| a.name == entry.name) {
+        return Err(AgentError::Other(format!(
+            "an agent named '{}' is already registered",
+            entry.name
+        )));
+    }
+    REGISTERED
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(entry);
+    Ok(())
+}
+
+/// Every agent: the built-in ones ([`crate::AGENTS`]), then the registered.
+pub fn all() -> Vec<AgentEntry> {
+    let registered = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
+    crate::AGENTS
+        .iter()
+        .chain(registered.iter())
+        .copied()
+        .collect()
+}
 
 /// Registered agent names.
 pub fn names() -> Vec<&'static str> {
-    AGENTS.iter().map(|a| a.name).collect()
+    all().iter().map(|a| a.name).collect()
 }
 
 /// The registry entry called `name`, or an error suggesting close names.
-pub fn find(name: &str) -> Result<&'static AgentEntry, AgentError> {
-    if let Some(a) = AGENTS.iter().find(|a| a.name == name) {
-        return Ok(a);
+pub fn find(name: &str) -> Result<AgentEntry, AgentError> {
+    let all = all();
+    if let Some(a) = all.iter().find(|a| a.name == name) {
+        return Ok(*a);
     }
-    let best = AGENTS
+    let best = all
         .iter()
         .map(|a| (envs::registry::edit_distance(name, a.name), a.name))
         .min()
@@ -99,6 +231,7 @@ pub fn make(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AGENTS;
     use crate::agent::Mode;
 
     fn spec() -> EnvSpec {
@@ -112,10 +245,8 @@ mod tests {
     fn unknown_agent_suggests_close_names() {
         let e = find("randm").err().unwrap().to_string();
         assert!(e.contains("did you mean 'random'"), "{e}");
-        assert!(
-            e.contains("known agents: dcwm, random, sac, scripted"),
-            "{e}"
-        );
+        let known = AGENTS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ");
+        assert!(e.contains(&format!("known agents: {known}")), "{e}");
     }
 
     #[test]

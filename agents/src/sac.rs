@@ -23,9 +23,10 @@ use tch::{Device, Kind, Tensor, nn, nn::Module};
 use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
 use crate::buffer::{ReplayBuffer, TransitionBatch};
 use crate::nn::{
-    Activation, Adam, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit, copy_params,
-    polyak_update,
+    Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
+    copy_params, polyak_update,
 };
+use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
 
 /// SAC hyperparameters (defaults: CleanRL `sac_continuous_action.py`).
@@ -151,18 +152,6 @@ pub struct Sac {
 }
 
 impl Sac {
-    /// A SAC agent for `init.spec` (config from `init.config`).
-    pub fn new(init: &AgentInit) -> Result<Self, AgentError> {
-        let cfg: SacConfig = parse_config("sac", init.config)?;
-        Self::with_config(
-            cfg,
-            init.spec.obs_dim(),
-            init.spec.action_dim(),
-            init.device,
-            init.seed,
-        )
-    }
-
     /// A SAC agent from a typed config.
     pub fn with_config(
         cfg: SacConfig,
@@ -216,15 +205,8 @@ impl Sac {
                 .root()
                 .var("log_alpha", &[1], nn::Init::Const(cfg.init_alpha.ln()));
         drop(_guard);
-        let clip = |o: Adam| {
-            if cfg.max_grad_norm > 0.0 {
-                o.with_max_grad_norm(cfg.max_grad_norm)
-            } else {
-                o
-            }
-        };
-        let actor_opt = clip(Adam::new(&actor_vs, cfg.actor_lr));
-        let critic_opt = clip(Adam::new(&critic_vs, cfg.critic_lr));
+        let actor_opt = Adam::new(&actor_vs, cfg.actor_lr).with_max_grad_norm(cfg.max_grad_norm);
+        let critic_opt = Adam::new(&critic_vs, cfg.critic_lr).with_max_grad_norm(cfg.max_grad_norm);
         let alpha_opt = Adam::new(&alpha_vs, cfg.alpha_lr);
         Ok(Sac {
             target_entropy: -(act_dim as f64),
@@ -307,6 +289,16 @@ impl Sac {
             .to_device(self.device)
     }
 
+    /// A batch of `n_step` transitions for one update.
+    fn sample(&mut self, buffer: &ReplayBuffer) -> Result<TransitionBatch, AgentError> {
+        Ok(buffer.sample_nstep(
+            self.cfg.batch_size,
+            self.cfg.n_step,
+            self.cfg.gamma as f32,
+            &mut self.state.sample_rng,
+        )?)
+    }
+
     /// One gradient step on a batch: critics, then (every
     /// `policy_frequency` updates) the actor and the temperature, then the
     /// targets. Returns the critic loss.
@@ -370,11 +362,55 @@ impl Sac {
         }
         self.state.critic_loss
     }
+
+    /// The parameter stores of a checkpoint, each with its file (saved and
+    /// loaded in this order, then [`Self::optimizer_files`], then the
+    /// counters in `sac.json`).
+    fn var_store_files() -> [CheckpointPart<Self, nn::VarStore>; 4] {
+        [
+            ("actor.safetensors", |a| &a.actor_vs, |a| &mut a.actor_vs),
+            ("critic.safetensors", |a| &a.critic_vs, |a| &mut a.critic_vs),
+            (
+                "critic_target.safetensors",
+                |a| &a.target_vs,
+                |a| &mut a.target_vs,
+            ),
+            ("alpha.safetensors", |a| &a.alpha_vs, |a| &mut a.alpha_vs),
+        ]
+    }
+
+    /// The optimizer states of a checkpoint, each with its file.
+    fn optimizer_files() -> [CheckpointPart<Self, Adam>; 3] {
+        [
+            ("actor_opt.ot", |a| &a.actor_opt, |a| &mut a.actor_opt),
+            ("critic_opt.ot", |a| &a.critic_opt, |a| &mut a.critic_opt),
+            ("alpha_opt.ot", |a| &a.alpha_opt, |a| &mut a.alpha_opt),
+        ]
+    }
+}
+
+impl NamedAgent for Sac {
+    type Config = SacConfig;
+
+    /// A SAC agent for `init.spec` (config from `init.config`).
+    fn new(init: &AgentInit) -> Result<Self, AgentError> {
+        let cfg: SacConfig = parse_config("sac", init.config)?;
+        Self::with_config(
+            cfg,
+            init.spec.obs_dim(),
+            init.spec.action_dim(),
+            init.device,
+            init.seed,
+        )
+    }
 }
 
 impl Agent for Sac {
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
-        if mode == Mode::Explore && self.state.env_step < self.cfg.learning_starts {
+        // Warm-up: uniform actions until learning starts (or an update ran,
+        // as in benchmarks that learn outside the schedule).
+        let warming_up = self.state.env_step < self.cfg.learning_starts && self.state.updates == 0;
+        if mode == Mode::Explore && warming_up {
             return Ok(self.state.explore_rng.uniform_action(self.act_dim));
         }
         let obs = self.to_tensor(obs, self.obs_dim);
@@ -395,33 +431,20 @@ impl Agent for Sac {
         buffer: &ReplayBuffer,
         env_step: u64,
         _episode_end: bool,
-    ) -> Result<(), AgentError> {
+    ) -> Result<u64, AgentError> {
         self.state.env_step = env_step;
         if env_step < self.cfg.learning_starts || buffer.len() < self.cfg.batch_size {
-            return Ok(());
+            return Ok(0);
         }
-        for _ in 0..self.cfg.utd {
-            let batch = buffer.sample_nstep(
-                self.cfg.batch_size,
-                self.cfg.n_step,
-                self.cfg.gamma as f32,
-                &mut self.state.sample_rng,
-            )?;
+        Ok(self.cfg.utd as u64)
+    }
+
+    fn learn(&mut self, buffer: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
+        for _ in 0..n {
+            let batch = self.sample(buffer)?;
             self.update_on(&batch);
         }
         Ok(())
-    }
-
-    fn train_step(&mut self, buffer: &ReplayBuffer) -> Result<bool, AgentError> {
-        self.state.env_step = self.state.env_step.max(self.cfg.learning_starts);
-        let batch = buffer.sample_nstep(
-            self.cfg.batch_size,
-            self.cfg.n_step,
-            self.cfg.gamma as f32,
-            &mut self.state.sample_rng,
-        )?;
-        self.update_on(&batch);
-        Ok(true)
     }
 
     fn updates_per_agent_step(&self) -> f64 {
@@ -441,24 +464,22 @@ impl Agent for Sac {
     }
 
     fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        self.actor_vs.save(dir.join("actor.safetensors"))?;
-        self.critic_vs.save(dir.join("critic.safetensors"))?;
-        self.target_vs.save(dir.join("critic_target.safetensors"))?;
-        self.alpha_vs.save(dir.join("alpha.safetensors"))?;
-        self.actor_opt.save(&dir.join("actor_opt.ot"))?;
-        self.critic_opt.save(&dir.join("critic_opt.ot"))?;
-        self.alpha_opt.save(&dir.join("alpha_opt.ot"))?;
+        for (file, part, _) in Self::var_store_files() {
+            part(self).save(dir.join(file))?;
+        }
+        for (file, part, _) in Self::optimizer_files() {
+            part(self).save(&dir.join(file))?;
+        }
         save_json(dir, "sac.json", &self.state)
     }
 
     fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
-        self.actor_vs.load(dir.join("actor.safetensors"))?;
-        self.critic_vs.load(dir.join("critic.safetensors"))?;
-        self.target_vs.load(dir.join("critic_target.safetensors"))?;
-        self.alpha_vs.load(dir.join("alpha.safetensors"))?;
-        self.actor_opt.load(&dir.join("actor_opt.ot"))?;
-        self.critic_opt.load(&dir.join("critic_opt.ot"))?;
-        self.alpha_opt.load(&dir.join("alpha_opt.ot"))?;
+        for (file, _, part) in Self::var_store_files() {
+            part(self).load(dir.join(file))?;
+        }
+        for (file, _, part) in Self::optimizer_files() {
+            part(self).load(&dir.join(file))?;
+        }
         self.state = load_json(dir, "sac.json")?;
         Ok(())
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
 use crate::buffer::ReplayBuffer;
+use crate::registry::NamedAgent;
 
 /// Configuration of the scripted agent (`configs/agents/scripted.yaml`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -39,9 +40,11 @@ pub struct ScriptedAgent {
     t: u64,
 }
 
-impl ScriptedAgent {
+impl NamedAgent for ScriptedAgent {
+    type Config = ScriptedConfig;
+
     /// A scripted controller for `init.spec`.
-    pub fn new(init: &AgentInit) -> Result<Self, AgentError> {
+    fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: ScriptedConfig = parse_config("scripted", init.config)?;
         if cfg.period.is_nan() || cfg.period <= 0.0 {
             return Err(AgentError::Config {
@@ -82,8 +85,8 @@ impl Agent for ScriptedAgent {
         Ok(action)
     }
 
-    fn update(&mut self, _: &ReplayBuffer, _: u64, _: bool) -> Result<(), AgentError> {
-        Ok(())
+    fn update(&mut self, _: &ReplayBuffer, _: u64, _: bool) -> Result<u64, AgentError> {
+        Ok(0)
     }
 
     fn save(&self, dir: &Path) -> Result<(), AgentError> {

@@ -28,6 +28,10 @@ pub struct EnvSpec {
     /// [`crate::ActionRepeat`] wrapper multiplies it). Step counts in results
     /// are raw environment steps: an agent step counts `action_repeat`.
     pub action_repeat: usize,
+    /// Names of the suite's per-step values in [`Info::values`], in order (at
+    /// most [`MAX_INFO_VALUES`]; Meta-World's `near_object`, ...). Empty for
+    /// DMC.
+    pub info_names: Vec<&'static str>,
 }
 
 impl EnvSpec {
@@ -42,22 +46,67 @@ impl EnvSpec {
     }
 }
 
+/// Most named values an [`Info`] carries (Meta-World has seven).
+pub const MAX_INFO_VALUES: usize = 8;
+
 /// Per-step information beyond reward and flags.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// `Copy` and of fixed size, so stepping allocates nothing: a suite's named
+/// values sit in [`Info::values`] in the order of [`EnvSpec::info_names`],
+/// NaN where unused. Two infos are equal when their discounts, successes and
+/// values are (unused NaN values compare equal).
+#[derive(Debug, Clone, Copy)]
 pub struct Info {
     /// dm_control's discount of this transition (1.0 while running and at a
     /// time limit; the task's termination discount at a terminal state).
     pub discount: f64,
     /// Task success, for suites that define it (Meta-World); `None` otherwise.
     pub success: Option<bool>,
+    /// The suite's named per-step values, named by [`EnvSpec::info_names`]
+    /// (entry `i` is `info_names[i]`); NaN past the named ones. All NaN for
+    /// DMC.
+    pub values: [f64; MAX_INFO_VALUES],
+}
+
+impl Info {
+    /// The value named `name` in `spec.info_names`, or `None` when the
+    /// environment's suite defines no value of that name.
+    pub fn value(&self, spec: &EnvSpec, name: &str) -> Option<f64> {
+        spec.info_names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| self.values.get(i).copied())
+    }
+
+    /// `(name, value)` for each named value of `spec`'s suite, in order.
+    pub fn named_values<'a>(
+        &'a self,
+        spec: &'a EnvSpec,
+    ) -> impl Iterator<Item = (&'static str, f64)> + 'a {
+        spec.info_names.iter().copied().zip(self.values)
+    }
 }
 
 impl Default for Info {
+    /// Discount 1, no success, no values.
     fn default() -> Self {
         Info {
             discount: 1.0,
             success: None,
+            values: [f64::NAN; MAX_INFO_VALUES],
         }
+    }
+}
+
+impl PartialEq for Info {
+    fn eq(&self, other: &Self) -> bool {
+        self.discount == other.discount
+            && self.success == other.success
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
     }
 }
 

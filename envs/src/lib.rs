@@ -17,6 +17,8 @@
 pub mod dmc;
 pub mod env;
 pub mod error;
+pub mod mujoco_log;
+pub mod numpy;
 pub mod physics;
 pub mod registry;
 pub mod rng;
@@ -25,10 +27,10 @@ pub mod spaces;
 pub mod vec_env;
 pub mod wrappers;
 
-pub use env::{Env, EnvSpec, Info, Step, Transition};
+pub use env::{Env, EnvSpec, Info, MAX_INFO_VALUES, Step, Transition};
 pub use error::{EnvError, PhysicsError};
 pub use physics::Physics;
-pub use registry::{find, list, make, make_raw, protocol_of};
+pub use registry::{TaskDef, find, list, make, make_raw, protocol_of, tasks};
 pub use rng::RandomState;
 pub use spaces::{BoxSpace, ObsGroup, ObsLayout};
 pub use vec_env::VecEnv;

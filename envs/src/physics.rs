@@ -14,6 +14,10 @@
 //! * **divergence**: when MuJoCo raises a new warning during a step (bad qacc,
 //!   NaN state, ...), dm_control raises `PhysicsError`; here `step` returns a
 //!   [`PhysicsError`] naming the warnings.
+//!
+//! Loading a model first installs [`crate::mujoco_log::print_warnings_once`],
+//! so a compiler warning repeated by every load (cheetah's deprecated
+//! `settotalmass`) is printed once per process.
 
 use std::path::{Path, PathBuf};
 
@@ -78,6 +82,7 @@ impl Physics {
                 path.display()
             )));
         }
+        crate::mujoco_log::print_warnings_once();
         let model = MjModel::from_xml(path)
             .map_err(|e| EnvError::Model(format!("{}: {e}", path.display())))?;
         Ok(Self::from_model(model))
@@ -88,6 +93,7 @@ impl Physics {
     /// includes (`./common/...`) resolve as they do for the suite's own files.
     pub fn from_xml_in_assets(xml: &str, name: &str) -> Result<Self, EnvError> {
         let path = assets_dir()?.join(name);
+        crate::mujoco_log::print_warnings_once();
         let mut vfs = MjVfs::new();
         vfs.add_from_buffer(&path, xml.as_bytes())
             .map_err(|e| EnvError::Model(format!("{name}: {e}")))?;

@@ -1,44 +1,143 @@
-//! The task registry: `make(name)` and `list()`.
+//! The task registry: `make(name)` and `list()` over every suite.
 //!
 //! Names follow TD-MPC2/DCWM (`cartpole-swingup`, `cup-catch`,
 //! `pointmass-easy`). Also accepted, for every task: underscores for hyphens
 //! (`cartpole-swingup_sparse`), any case, and Gymnasium-style ids such as
 //! `dm_control/cartpole-swingup-v0`.
+//!
+//! Each suite lists its tasks as [`TaskDef`]s (the DeepMind Control Suite in
+//! [`crate::dmc::tasks`]); [`tasks`] chains the suites. A dm_control task
+//! builds a [`DmcEnv`] ([`Build::Dmc`]), any other suite a boxed [`Env`]
+//! ([`Build::Env`]); [`make`] works for both, [`make_raw`] for dm_control
+//! tasks only.
 
-use crate::dmc::{self, DmcEnv, TaskDef};
+use crate::dmc::DmcEnv;
 use crate::env::Env;
 use crate::error::EnvError;
 
-/// Every registered DeepMind Control Suite task, in listing order.
-pub fn dmc_tasks() -> impl Iterator<Item = &'static TaskDef> {
-    [
-        dmc::acrobot::TASKS,
-        dmc::ball_in_cup::TASKS,
-        dmc::cartpole::TASKS,
-        dmc::cheetah::TASKS,
-        dmc::cup_spin::TASKS,
-        dmc::dog::TASKS,
-        dmc::finger::TASKS,
-        dmc::fish::TASKS,
-        dmc::hopper::TASKS,
-        dmc::humanoid::TASKS,
-        dmc::lqr::TASKS,
-        dmc::manipulator::TASKS,
-        dmc::pendulum::TASKS,
-        dmc::point_mass::TASKS,
-        dmc::quadruped::TASKS,
-        dmc::reacher::TASKS,
-        dmc::stacker::TASKS,
-        dmc::swimmer::TASKS,
-        dmc::walker::TASKS,
-    ]
-    .into_iter()
-    .flatten()
+/// A registered task.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskDef {
+    /// Registered name (TD-MPC2/DCWM style, e.g. `cartpole-swingup-sparse`).
+    pub name: &'static str,
+    /// The suite's domain (dm_control's, e.g. `cartpole`).
+    pub domain: &'static str,
+    /// The suite's task within the domain (e.g. `swingup_sparse`).
+    pub task: &'static str,
+    /// Extra accepted names (underscores and `dm_control/...-v0` forms are
+    /// accepted for every task without listing them).
+    pub aliases: &'static [&'static str],
+    /// Where the task is defined (and what the parity tests compare with).
+    pub source: Source,
+    /// Builds the raw environment; called with [`TaskDef::name`].
+    pub build: Build,
+}
+
+/// How a task's raw environment is built: a function of the registered
+/// name, which it uses as the environment's [`crate::EnvSpec::name`].
+#[derive(Clone, Copy, Debug)]
+pub enum Build {
+    /// A dm_control `control.Environment`.
+    Dmc(fn(&'static str) -> Result<DmcEnv, EnvError>),
+    /// Any other environment (suites that are not dm_control).
+    Env(fn(&'static str) -> Result<Box<dyn Env>, EnvError>),
+}
+
+impl TaskDef {
+    /// A task of any suite.
+    pub const fn new(
+        name: &'static str,
+        domain: &'static str,
+        task: &'static str,
+        source: Source,
+        build: Build,
+    ) -> Self {
+        TaskDef {
+            name,
+            domain,
+            task,
+            aliases: &[],
+            source,
+            build,
+        }
+    }
+
+    /// A dm_control suite task.
+    pub const fn dmc(
+        name: &'static str,
+        domain: &'static str,
+        task: &'static str,
+        build: fn(&'static str) -> Result<DmcEnv, EnvError>,
+    ) -> Self {
+        Self::new(name, domain, task, Source::DmControl, Build::Dmc(build))
+    }
+
+    /// One of TD-MPC2's extra DMControl tasks.
+    pub const fn tdmpc2(
+        name: &'static str,
+        domain: &'static str,
+        task: &'static str,
+        build: fn(&'static str) -> Result<DmcEnv, EnvError>,
+    ) -> Self {
+        Self::new(name, domain, task, Source::TdMpc2, Build::Dmc(build))
+    }
+
+    /// The task with extra accepted names.
+    pub const fn aliases(self, aliases: &'static [&'static str]) -> Self {
+        TaskDef { aliases, ..self }
+    }
+
+    /// The benchmark protocol of the task's suite.
+    pub fn protocol(&self) -> crate::Protocol {
+        match self.source {
+            Source::DmControl | Source::TdMpc2 => crate::DMC_PROTOCOL,
+        }
+    }
+
+    /// Builds the raw environment.
+    pub fn make(&self) -> Result<Box<dyn Env>, EnvError> {
+        match self.build {
+            Build::Dmc(build) => Ok(Box::new(build(self.name)?)),
+            Build::Env(build) => build(self.name),
+        }
+    }
+
+    /// Builds the raw dm_control environment (its own action space, no action
+    /// repeat, dm_control's time limit); an [`EnvError::Invalid`] for a task
+    /// of another suite.
+    pub fn make_raw(&self) -> Result<DmcEnv, EnvError> {
+        match self.build {
+            Build::Dmc(build) => build(self.name),
+            Build::Env(_) => Err(EnvError::Invalid(format!(
+                "{} is not a dm_control task: it has no raw dm_control environment",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// Where a task's definition comes from (and so its suite's protocol).
+///
+/// Meta-World will add a variant of its own, with its protocol in
+/// [`TaskDef::protocol`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// dm_control's suite: parity-tested step by step against dm_control.
+    DmControl,
+    /// TD-MPC2's extra DMControl tasks (`tdmpc2/envs/tasks/`), which have no
+    /// installable reference: their reward definitions are tested directly.
+    TdMpc2,
+}
+
+/// Every registered task, suite by suite, in listing order.
+pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
+    // Further suites chain here.
+    crate::dmc::tasks()
 }
 
 /// The registered task names.
 pub fn list() -> Vec<&'static str> {
-    dmc_tasks().map(|t| t.name).collect()
+    tasks().map(|t| t.name).collect()
 }
 
 /// Canonical form of a user-given name: lower case, hyphens only, no
@@ -62,7 +161,7 @@ fn canonical(name: &str) -> String {
 /// Looks up a task definition by name or alias.
 pub fn find(name: &str) -> Result<&'static TaskDef, EnvError> {
     let c = canonical(name);
-    dmc_tasks()
+    tasks()
         .find(|t| {
             t.name == c
                 || t.aliases.contains(&c.as_str())
@@ -80,20 +179,21 @@ pub fn protocol_of(name: &str) -> Result<crate::Protocol, EnvError> {
 }
 
 /// Makes the raw dm_control task (its own action space, no action repeat,
-/// dm_control's time limit).
+/// dm_control's time limit); an [`EnvError::Invalid`] for a task of another
+/// suite.
 pub fn make_raw(name: &str) -> Result<DmcEnv, EnvError> {
-    (find(name)?.build)()
+    find(name)?.make_raw()
 }
 
-/// Makes the raw task as a boxed [`Env`].
+/// Makes the raw task (any suite) as a boxed [`Env`].
 pub fn make(name: &str) -> Result<Box<dyn Env>, EnvError> {
-    Ok(Box::new(make_raw(name)?))
+    find(name)?.make()
 }
 
 /// Up to three registered names closest to `c` (edit distance, or sharing
 /// the domain).
 fn suggest(c: &str) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = dmc_tasks()
+    let mut scored: Vec<(usize, &str)> = tasks()
         .map(|t| (edit_distance(c, t.name), t.name))
         .filter(|(d, name)| {
             *d <= 4.max(c.len() / 3) || name.split('-').next() == c.split('-').next()
@@ -155,6 +255,24 @@ mod tests {
         assert!(msg.contains("did you mean cartpole-swingup"), "{msg}");
         let err = find("zzz").unwrap_err().to_string();
         assert!(err.contains("ctrlbench envs"), "{err}");
+    }
+
+    #[test]
+    fn builds_receive_the_registered_name() {
+        for name in [
+            "cartpole-balance",
+            "cup-catch",
+            "pendulum-spin",
+            "lqr-lqr-2-1",
+        ] {
+            let def = find(name).unwrap();
+            assert_eq!(def.make().unwrap().spec().name, name);
+            assert_eq!(def.make_raw().unwrap().spec().name, name);
+        }
+        assert_eq!(find("lqr-2-1").unwrap().name, "lqr-lqr-2-1");
+        assert_eq!(find("ball-in-cup-catch").unwrap().name, "cup-catch");
+        assert_eq!(find("cup-spin").unwrap().source, Source::TdMpc2);
+        assert_eq!(tasks().count(), 47);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::env::{Env, EnvSpec, Info, Transition, check_action};
 use crate::error::EnvError;
+use crate::registry::Build;
 use crate::spaces::BoxSpace;
 
 /// Maps actions from [-1, 1] to the task's bounds (dm_control's
@@ -54,7 +55,9 @@ impl<E: Env> Env for RescaleAction<E> {
 }
 
 /// Repeats each action `k` times, summing rewards and stopping early when the
-/// episode ends; the discount is the product of the inner discounts.
+/// episode ends; the discount is the product of the inner discounts, success
+/// is whether any inner step succeeded, and the named values are the last
+/// inner step's.
 pub struct ActionRepeat<E: Env> {
     inner: E,
     spec: EnvSpec,
@@ -99,6 +102,7 @@ impl<E: Env> Env for ActionRepeat<E> {
                 (Some(a), Some(b)) => Some(a || b),
                 (a, b) => a.or(b),
             };
+            total.info.values = t.info.values;
             if t.done() {
                 break;
             }
@@ -224,7 +228,17 @@ pub fn protocol_env(name: &str, seed: u64, p: Protocol) -> Result<Box<dyn Env>, 
     if p.action_repeat == 0 {
         return Err(EnvError::Invalid("action repeat must be at least 1".into()));
     }
-    let raw = Seeded::new(crate::registry::make_raw(name)?, seed);
+    let def = crate::registry::find(name)?;
+    match def.build {
+        Build::Dmc(build) => wrap(build(def.name)?, seed, p),
+        Build::Env(build) => wrap(build(def.name)?, seed, p),
+    }
+}
+
+/// `raw` wrapped for protocol `p` (generic, so a dm_control task keeps its
+/// concrete type inside the wrappers).
+fn wrap<E: Env + 'static>(raw: E, seed: u64, p: Protocol) -> Result<Box<dyn Env>, EnvError> {
+    let raw = Seeded::new(raw, seed);
     let env = TimeLimit::new(
         ActionRepeat::new(RescaleAction::new(raw)?, p.action_repeat)?,
         p.episode_length(),
@@ -265,12 +279,15 @@ impl<E: Env> Env for Seeded<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::MAX_INFO_VALUES;
     use crate::spaces::ObsLayout;
 
-    /// Records the last action it received.
+    /// Records the last action it received; its info's first value counts
+    /// its steps.
     struct Recorder {
         spec: EnvSpec,
         last: Vec<f64>,
+        steps: usize,
     }
 
     impl Env for Recorder {
@@ -282,11 +299,17 @@ mod tests {
         }
         fn step_into(&mut self, action: &[f64], _: &mut [f64]) -> Result<Transition, EnvError> {
             self.last = action.to_vec();
+            self.steps += 1;
+            let mut values = [f64::NAN; MAX_INFO_VALUES];
+            values[0] = self.steps as f64;
             Ok(Transition {
                 reward: 1.0,
                 terminated: false,
                 truncated: false,
-                info: Info::default(),
+                info: Info {
+                    values,
+                    ..Info::default()
+                },
             })
         }
     }
@@ -301,8 +324,10 @@ mod tests {
                 max_episode_steps: None,
                 control_timestep: 0.01,
                 action_repeat: 1,
+                info_names: vec!["steps"],
             },
             last: vec![],
+            steps: 0,
         }
     }
 
@@ -329,6 +354,10 @@ mod tests {
         let t = env.step_into(&[0.2], &mut []).unwrap();
         assert_eq!(t.reward, 3.0);
         assert_eq!(env.spec().action_repeat, 3);
+        // The named values are the last inner step's.
+        assert_eq!(t.info.value(env.spec(), "steps"), Some(3.0));
+        assert_eq!(t.info.value(env.spec(), "success"), None);
+        assert!(t.info.values[1].is_nan());
         assert!(ActionRepeat::new(recorder(vec![-1.0], vec![1.0]), 0).is_err());
     }
 }

@@ -95,6 +95,8 @@ fn every_task_passes_an_env_check() {
     for task in envs::list() {
         let mut env = envs::make(task).unwrap();
         let spec = env.spec().clone();
+        assert_eq!(spec.name, task, "{task}: built under its registered name");
+        assert!(spec.info_names.is_empty(), "{task}: DMC names no values");
         assert_eq!(
             spec.layout.dim(),
             spec.obs_dim(),
@@ -123,6 +125,7 @@ fn every_task_passes_an_env_check() {
             "{task}: step obs in space"
         );
         assert!(s.reward.is_finite(), "{task}: reward");
+        assert!(s.info.values.iter().all(|v| v.is_nan()), "{task}: values");
         // The benchmark protocol env exists for every task.
         let mut b = envs::benchmark_env(task, 0).unwrap();
         assert_eq!(

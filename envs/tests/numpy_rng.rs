@@ -35,7 +35,7 @@ fn program(seed: u64) -> Vec<f64> {
     out.push(r.normal(1.5, 0.5));
     for n in [2, 3, 4, 7, 12] {
         for _ in 0..20 {
-            out.push(envs::dmc::numpy_norm(&r.randn(n)));
+            out.push(envs::numpy::numpy_norm(&r.randn(n)));
         }
     }
     out

@@ -89,7 +89,7 @@ fn check_parity(name: &str, seeds: &[u64], kinds: &[Actions], steps: usize) {
                 .collect()
         })
         .unwrap_or_default();
-    for def in envs::registry::dmc_tasks() {
+    for def in envs::dmc::tasks() {
         if def.source != envs::dmc::Source::DmControl
             || (!only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())))
         {

@@ -212,7 +212,7 @@ pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<Strin
         args.extend(["--budget".into(), shell_quote(b)]);
     }
     for o in &opts.sweep.overrides {
-        let v = crate::config::render(&o.value);
+        let v = crate::config::yaml_label(&o.value);
         let v = if o.value.is_sequence() {
             serde_yaml::to_string(&o.value)
                 .map(|s| {

@@ -132,13 +132,8 @@ fn report_writes_tables_figures_and_html() {
         "500",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for name in [
-        "curves",
-        "aggregate_iqm",
-        "intervals",
-        "performance_profile",
-        "ablation",
-    ] {
+    // Every figure: the synthetic results have a sweep, so `ablation` applies.
+    for name in ctrlbench::report::figures::FIGURES.iter().map(|f| f.name) {
         for ext in ["png", "svg"] {
             let f = out.join("figures").join(format!("{name}.{ext}"));
             let len = std::fs::metadata(&f)
@@ -201,7 +196,7 @@ fn report_writes_tables_figures_and_html() {
             // Normalized: walker-walk / 1000 and the mw-reach success rate.
             let mut all: Vec<f64> = (1..=3).map(|sd| score(0, 0, 0, sd, 15000)).collect();
             all.extend((1..=3).map(|sd| (score(1, 0, 0, sd, 15000) * 10.0).round() / 10.0));
-            let want = harness::report::stats::iqm(&all);
+            let want = ctrlbench::report::stats::iqm(&all);
             assert!((iqm.get(i).unwrap() - want).abs() < 1e-12);
             checked += 1;
         }

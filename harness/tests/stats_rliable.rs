@@ -5,7 +5,7 @@
 #[path = "../../envs/tests/common/mod.rs"]
 mod common;
 
-use harness::report::stats::{self, Bootstrap, Estimate, Rng};
+use ctrlbench::report::stats::{self, Bootstrap, Estimate, Rng};
 use serde_json::{Value, json};
 
 const REPS: usize = 5000;

@@ -104,7 +104,7 @@ fn same_seed_same_updates_and_plans() {
         let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 3).unwrap();
         let mut out = Vec::new();
         for _ in 0..5 {
-            a.train_step(&buf).unwrap();
+            a.learn(&buf, 1).unwrap();
             out.push(a.state.world_model_loss);
             out.push(a.state.critic_loss);
         }
@@ -131,7 +131,7 @@ fn save_load_gives_identical_plans_and_updates() {
     let buf = filled_buffer(5, 2, 3, 30);
     let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
     for _ in 0..3 {
-        a.train_step(&buf).unwrap();
+        a.learn(&buf, 1).unwrap();
     }
     let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -146,8 +146,8 @@ fn save_load_gives_identical_plans_and_updates() {
             assert_eq!(a.act(&obs, mode).unwrap(), b.act(&obs, mode).unwrap());
         }
     }
-    a.train_step(&buf).unwrap();
-    b.train_step(&buf).unwrap();
+    a.learn(&buf, 1).unwrap();
+    b.learn(&buf, 1).unwrap();
     assert_eq!(a.state.world_model_loss, b.state.world_model_loss);
     assert_eq!(a.state.critic_loss, b.state.critic_loss);
     std::fs::remove_dir_all(dir).ok();
@@ -156,31 +156,32 @@ fn save_load_gives_identical_plans_and_updates() {
 #[test]
 fn an_interrupted_update_block_resumes_to_the_same_agent() {
     let buf = filled_buffer(5, 2, 3, 30);
-    let play_episode = |a: &mut Dcwm| {
-        for t in 0..30 {
-            a.update(&buf, 0, t + 1 == 30).unwrap();
-        }
+    // Plays one episode; returns the updates asked for at its end.
+    let play_episode = |a: &mut Dcwm| -> u64 {
+        (0..30)
+            .map(|t| a.update(&buf, 0, t + 1 == 30).unwrap())
+            .sum()
     };
     // The pretraining block: random_episodes × episode length updates.
     let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
-    play_episode(&mut a);
-    assert_eq!(a.pending_updates(), 30);
-    assert_eq!(a.run_pending_updates(&buf, 100).unwrap(), 30);
-    assert_eq!((a.pending_updates(), a.state.critic_updates), (0, 30));
+    assert_eq!(play_episode(&mut a), 30);
+    a.learn(&buf, 30).unwrap();
+    a.end_episode(&buf).unwrap();
+    assert_eq!(a.state.critic_updates, 30);
 
     // The same block cut after 12 updates, saved, and finished by a fresh agent.
     let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
-    play_episode(&mut b);
-    assert_eq!(b.run_pending_updates(&buf, 12).unwrap(), 12);
+    assert_eq!(play_episode(&mut b), 30);
+    b.learn(&buf, 12).unwrap();
     let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-block-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     b.save(&dir).unwrap();
     let mut c = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 99).unwrap();
     c.load(&dir).unwrap();
     std::fs::remove_dir_all(dir).ok();
-    assert_eq!(c.pending_updates(), 18);
-    assert_eq!(c.run_pending_updates(&buf, 100).unwrap(), 18);
-    assert_eq!(c.pending_updates(), 0);
+    c.learn(&buf, 18).unwrap();
+    c.end_episode(&buf).unwrap();
+    assert_eq!(c.state.critic_updates, 30);
     assert_eq!(a.state.world_model_loss, c.state.world_model_loss);
     assert_eq!(a.state.critic_loss, c.state.critic_loss);
     assert_eq!(a.state.codebook_usage, c.state.codebook_usage);
@@ -193,8 +194,7 @@ fn an_interrupted_update_block_resumes_to_the_same_agent() {
     );
 
     // After the next episode: a block of one episode's updates.
-    play_episode(&mut c);
-    assert_eq!(c.pending_updates(), 30);
+    assert_eq!(play_episode(&mut c), 30);
 }
 
 #[test]
@@ -204,10 +204,10 @@ fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
         let buf = filled_buffer(5, 2, 4, 50);
         let cfg = DcwmConfig { use_amp, ..tiny() };
         let mut a = Dcwm::with_config(cfg, 5, 2, 50, Device::Cpu, 5).unwrap();
-        a.train_step(&buf).unwrap();
+        a.learn(&buf, 1).unwrap();
         let first = (a.state.consistency_loss, a.state.reward_loss);
         for _ in 0..150 {
-            a.train_step(&buf).unwrap();
+            a.learn(&buf, 1).unwrap();
         }
         let last = (a.state.consistency_loss, a.state.reward_loss);
         assert!(
@@ -273,7 +273,7 @@ fn ablation_variants_build_and_update() {
         );
         let mut a = Dcwm::with_config(cfg, 5, 2, 30, Device::Cpu, 6).unwrap();
         for _ in 0..2 {
-            a.train_step(&buf).unwrap();
+            a.learn(&buf, 1).unwrap();
         }
         let l = (a.state.world_model_loss, a.state.critic_loss);
         assert!(l.0.is_finite() && l.1.is_finite(), "{label}: {l:?}");

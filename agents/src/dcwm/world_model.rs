@@ -24,7 +24,7 @@
 
 use tch::{Device, Kind, Tensor, nn, nn::Module};
 
-use super::{ConsistencyLoss, DcwmConfig, DiscreteEncoding, UncPropMode};
+use super::config::{ConsistencyLoss, DcwmConfig, DiscreteEncoding, UncPropMode};
 use crate::fsq::{Fsq, straight_through};
 use crate::nn::{Adam, CastMlp, Mlp, MlpSpec};
 
@@ -162,10 +162,8 @@ impl WorldModel {
             1,
             &MlpSpec::normed_mish(&cfg.mlp_dims),
         );
-        let mut opt = Adam::adamw(&vs, cfg.enc_lr, cfg.enc_weight_decay);
-        if cfg.grad_clip_norm > 0.0 {
-            opt = opt.with_max_grad_norm(cfg.grad_clip_norm);
-        }
+        let opt = Adam::adamw(&vs, cfg.enc_lr, cfg.enc_weight_decay)
+            .with_max_grad_norm(cfg.grad_clip_norm);
         WorldModel {
             vs,
             encoder,

@@ -2,7 +2,7 @@
 //! touch a target above it (dm_control `suite/acrobot.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -11,23 +11,10 @@ use crate::spaces::ObsLayout;
 const DEFAULT_TIME_LIMIT: f64 = 10.0;
 
 /// The acrobot tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "acrobot-swingup",
-        domain: "acrobot",
-        task: "swingup",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("acrobot-swingup", false),
-    },
-    TaskDef {
-        name: "acrobot-swingup-sparse",
-        domain: "acrobot",
-        task: "swingup_sparse",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("acrobot-swingup-sparse", true),
-    },
+    TaskDef::dmc("acrobot-swingup", "acrobot", "swingup", |name| load(name, false)),
+    TaskDef::dmc("acrobot-swingup-sparse", "acrobot", "swingup_sparse", |name| load(name, true)),
 ];
 
 fn load(name: &str, sparse: bool) -> Result<DmcEnv, EnvError> {

@@ -1,7 +1,7 @@
 //! Ball-in-cup domain: a planar cup with a ball attached by a string; swing
 //! the ball up and catch it in the cup (dm_control `suite/ball_in_cup.py`).
 
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -14,24 +14,21 @@ const CONTROL_TIMESTEP: f64 = 0.02;
 const MAX_ATTEMPTS: usize = 100_000;
 
 /// The ball-in-cup tasks (`cup-catch` as TD-MPC2 names it).
-pub const TASKS: &[TaskDef] = &[TaskDef {
-    name: "cup-catch",
-    domain: "ball_in_cup",
-    task: "catch",
-    aliases: &["ball-in-cup-catch"],
-    source: Source::DmControl,
-    build: || {
-        let physics = Physics::load("ball_in_cup.xml")?;
-        let task = BallInCup::new(&physics)?;
-        DmcEnv::with_control_timestep(
-            "cup-catch",
-            physics,
-            Box::new(task),
-            DEFAULT_TIME_LIMIT,
-            CONTROL_TIMESTEP,
-        )
-    },
-}];
+pub const TASKS: &[TaskDef] =
+    &[TaskDef::dmc("cup-catch", "ball_in_cup", "catch", load).aliases(&["ball-in-cup-catch"])];
+
+/// The `catch` task, registered as `name`.
+fn load(name: &str) -> Result<DmcEnv, EnvError> {
+    let physics = Physics::load("ball_in_cup.xml")?;
+    let task = BallInCup::new(&physics)?;
+    DmcEnv::with_control_timestep(
+        name,
+        physics,
+        Box::new(task),
+        DEFAULT_TIME_LIMIT,
+        CONTROL_TIMESTEP,
+    )
+}
 
 /// Put the ball in the cup (sparse reward while it is inside the target box).
 pub struct BallInCup {

@@ -2,7 +2,7 @@
 //! to a cart (dm_control `suite/cartpole.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -13,39 +13,14 @@ const CART_RANGE: (f64, f64) = (-0.25, 0.25);
 const ANGLE_COSINE_RANGE: (f64, f64) = (0.995, 1.0);
 
 /// The cartpole tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "cartpole-balance",
-        domain: "cartpole",
-        task: "balance",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("cartpole-balance", false, false),
-    },
-    TaskDef {
-        name: "cartpole-balance-sparse",
-        domain: "cartpole",
-        task: "balance_sparse",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("cartpole-balance-sparse", false, true),
-    },
-    TaskDef {
-        name: "cartpole-swingup",
-        domain: "cartpole",
-        task: "swingup",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("cartpole-swingup", true, false),
-    },
-    TaskDef {
-        name: "cartpole-swingup-sparse",
-        domain: "cartpole",
-        task: "swingup_sparse",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("cartpole-swingup-sparse", true, true),
-    },
+    TaskDef::dmc("cartpole-balance", "cartpole", "balance", |name| load(name, false, false)),
+    TaskDef::dmc("cartpole-balance-sparse", "cartpole", "balance_sparse",
+        |name| load(name, false, true)),
+    TaskDef::dmc("cartpole-swingup", "cartpole", "swingup", |name| load(name, true, false)),
+    TaskDef::dmc("cartpole-swingup-sparse", "cartpole", "swingup_sparse",
+        |name| load(name, true, true)),
 ];
 
 fn load(name: &str, swing_up: bool, sparse: bool) -> Result<DmcEnv, EnvError> {

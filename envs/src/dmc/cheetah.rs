@@ -2,7 +2,7 @@
 //! forward (dm_control `suite/cheetah.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -15,24 +15,14 @@ const RUN_SPEED: f64 = 10.0;
 const SETTLE_STEPS: usize = 200;
 
 /// The cheetah tasks.
-pub const TASKS: &[TaskDef] = &[TaskDef {
-    name: "cheetah-run",
-    domain: "cheetah",
-    task: "run",
-    aliases: &[],
-    source: Source::DmControl,
-    build: || {
-        let physics = Physics::load("cheetah.xml")?;
-        let task = Cheetah::new(&physics)?;
-        DmcEnv::new(
-            "cheetah-run",
-            physics,
-            Box::new(task),
-            DEFAULT_TIME_LIMIT,
-            1,
-        )
-    },
-}];
+pub const TASKS: &[TaskDef] = &[TaskDef::dmc("cheetah-run", "cheetah", "run", load)];
+
+/// The `run` task, registered as `name`.
+fn load(name: &str) -> Result<DmcEnv, EnvError> {
+    let physics = Physics::load("cheetah.xml")?;
+    let task = Cheetah::new(&physics)?;
+    DmcEnv::new(name, physics, Box::new(task), DEFAULT_TIME_LIMIT, 1)
+}
 
 /// Run forward as fast as possible (reward 1 from `RUN_SPEED` on).
 pub struct Cheetah {

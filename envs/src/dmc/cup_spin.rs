@@ -12,7 +12,7 @@
 //! dm_control; its reward definition is tested directly below.
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -30,24 +30,20 @@ const CONTROL_TIMESTEP: f64 = 0.02;
 const OUT_OF_TARGET_PROBABILITY: f64 = 0.1;
 
 /// The cup-spin task.
-pub const TASKS: &[TaskDef] = &[TaskDef {
-    name: "cup-spin",
-    domain: "ball_in_cup",
-    task: "spin",
-    aliases: &[],
-    source: Source::TdMpc2,
-    build: || {
-        let physics = Physics::load("ball_in_cup.xml")?;
-        let task = Spin::new(&physics)?;
-        DmcEnv::with_control_timestep(
-            "cup-spin",
-            physics,
-            Box::new(task),
-            DEFAULT_TIME_LIMIT,
-            CONTROL_TIMESTEP,
-        )
-    },
-}];
+pub const TASKS: &[TaskDef] = &[TaskDef::tdmpc2("cup-spin", "ball_in_cup", "spin", load)];
+
+/// The `spin` task, registered as `name`.
+fn load(name: &str) -> Result<DmcEnv, EnvError> {
+    let physics = Physics::load("ball_in_cup.xml")?;
+    let task = Spin::new(&physics)?;
+    DmcEnv::with_control_timestep(
+        name,
+        physics,
+        Box::new(task),
+        DEFAULT_TIME_LIMIT,
+        CONTROL_TIMESTEP,
+    )
+}
 
 /// Spin the ball around the cup.
 pub struct Spin {
@@ -150,7 +146,7 @@ mod tests {
 
     /// A reset environment and its task's index tables.
     fn env() -> (DmcEnv, Spin) {
-        let mut env = (TASKS[0].build)().unwrap();
+        let mut env = TASKS[0].make_raw().unwrap();
         let mut obs = vec![0.0; env.spec().layout.dim()];
         env.reset_into(Some(0), &mut obs).unwrap();
         let task = Spin::new(env.physics()).unwrap();
@@ -202,7 +198,7 @@ mod tests {
 
     #[test]
     fn episodes_start_collision_free_and_mostly_in_the_cup() {
-        let mut env = (TASKS[0].build)().unwrap();
+        let mut env = TASKS[0].make_raw().unwrap();
         assert_eq!(env.n_sub_steps(), 10);
         assert_eq!(env.spec().max_episode_steps, Some(1000));
         let task = Spin::new(env.physics()).unwrap();

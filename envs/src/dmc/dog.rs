@@ -11,7 +11,7 @@
 use mujoco_rs::prelude::{MjtJoint, MjtObjBase};
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, mjcf, put};
+use super::{DmcEnv, Task, TaskDef, mjcf, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -40,47 +40,13 @@ fn min_upright_cosine() -> f64 {
 }
 
 /// The dog tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "dog-stand",
-        domain: "dog",
-        task: "stand",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("dog-stand", Kind::Stand),
-    },
-    TaskDef {
-        name: "dog-walk",
-        domain: "dog",
-        task: "walk",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("dog-walk", Kind::Move(WALK_SPEED)),
-    },
-    TaskDef {
-        name: "dog-trot",
-        domain: "dog",
-        task: "trot",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("dog-trot", Kind::Move(TROT_SPEED)),
-    },
-    TaskDef {
-        name: "dog-run",
-        domain: "dog",
-        task: "run",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("dog-run", Kind::Move(RUN_SPEED)),
-    },
-    TaskDef {
-        name: "dog-fetch",
-        domain: "dog",
-        task: "fetch",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("dog-fetch", Kind::Fetch),
-    },
+    TaskDef::dmc("dog-stand", "dog", "stand", |name| load(name, Kind::Stand)),
+    TaskDef::dmc("dog-walk", "dog", "walk", |name| load(name, Kind::Move(WALK_SPEED))),
+    TaskDef::dmc("dog-trot", "dog", "trot", |name| load(name, Kind::Move(TROT_SPEED))),
+    TaskDef::dmc("dog-run", "dog", "run", |name| load(name, Kind::Move(RUN_SPEED))),
+    TaskDef::dmc("dog-fetch", "dog", "fetch", |name| load(name, Kind::Fetch)),
 ];
 
 fn load(name: &str, kind: Kind) -> Result<DmcEnv, EnvError> {

@@ -3,7 +3,7 @@
 //!
 //! Every observation is read from the model's sensors, as in dm_control.
 
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -23,31 +23,13 @@ const SPIN_HINGE_DAMPING: f64 = 0.03;
 const MAX_ATTEMPTS: usize = 1000;
 
 /// The finger tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "finger-spin",
-        domain: "finger",
-        task: "spin",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("finger-spin", None),
-    },
-    TaskDef {
-        name: "finger-turn-easy",
-        domain: "finger",
-        task: "turn_easy",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("finger-turn-easy", Some(EASY_TARGET_SIZE)),
-    },
-    TaskDef {
-        name: "finger-turn-hard",
-        domain: "finger",
-        task: "turn_hard",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("finger-turn-hard", Some(HARD_TARGET_SIZE)),
-    },
+    TaskDef::dmc("finger-spin", "finger", "spin", |name| load(name, None)),
+    TaskDef::dmc("finger-turn-easy", "finger", "turn_easy",
+        |name| load(name, Some(EASY_TARGET_SIZE))),
+    TaskDef::dmc("finger-turn-hard", "finger", "turn_hard",
+        |name| load(name, Some(HARD_TARGET_SIZE))),
 ];
 
 fn load(name: &str, target_radius: Option<f64>) -> Result<DmcEnv, EnvError> {

@@ -2,7 +2,7 @@
 //! (dm_control `suite/fish.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -23,23 +23,10 @@ const JOINTS: [&str; 7] = [
 ];
 
 /// The fish tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "fish-upright",
-        domain: "fish",
-        task: "upright",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("fish-upright", false),
-    },
-    TaskDef {
-        name: "fish-swim",
-        domain: "fish",
-        task: "swim",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("fish-swim", true),
-    },
+    TaskDef::dmc("fish-upright", "fish", "upright", |name| load(name, false)),
+    TaskDef::dmc("fish-swim", "fish", "swim", |name| load(name, true)),
 ];
 
 fn load(name: &str, swim: bool) -> Result<DmcEnv, EnvError> {
@@ -120,7 +107,7 @@ impl Task for Fish {
         random: &mut RandomState,
     ) -> Result<(), EnvError> {
         let q = random.randn(4);
-        let norm = super::numpy_norm(&q);
+        let norm = crate::numpy::numpy_norm(&q);
         let adr = self.root_qpos + 3;
         let qpos = physics.data_mut().qpos_mut();
         for (dst, &x) in qpos[adr..adr + 4].iter_mut().zip(&q) {

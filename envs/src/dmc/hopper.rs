@@ -2,7 +2,7 @@
 //! forward (dm_control `suite/hopper.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -16,23 +16,10 @@ const STAND_HEIGHT: f64 = 0.6;
 const HOP_SPEED: f64 = 2.0;
 
 /// The hopper tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "hopper-stand",
-        domain: "hopper",
-        task: "stand",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("hopper-stand", false),
-    },
-    TaskDef {
-        name: "hopper-hop",
-        domain: "hopper",
-        task: "hop",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("hopper-hop", true),
-    },
+    TaskDef::dmc("hopper-stand", "hopper", "stand", |name| load(name, false)),
+    TaskDef::dmc("hopper-hop", "hopper", "hop", |name| load(name, true)),
 ];
 
 fn load(name: &str, hopping: bool) -> Result<DmcEnv, EnvError> {

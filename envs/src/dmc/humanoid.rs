@@ -2,7 +2,7 @@
 //! (dm_control `suite/humanoid.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -24,39 +24,13 @@ const RUN_SPEED: f64 = 10.0;
 const MAX_INIT_ATTEMPTS: usize = 100_000;
 
 /// The humanoid tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "humanoid-stand",
-        domain: "humanoid",
-        task: "stand",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("humanoid-stand", 0.0, false),
-    },
-    TaskDef {
-        name: "humanoid-walk",
-        domain: "humanoid",
-        task: "walk",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("humanoid-walk", WALK_SPEED, false),
-    },
-    TaskDef {
-        name: "humanoid-run",
-        domain: "humanoid",
-        task: "run",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("humanoid-run", RUN_SPEED, false),
-    },
-    TaskDef {
-        name: "humanoid-run-pure-state",
-        domain: "humanoid",
-        task: "run_pure_state",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("humanoid-run-pure-state", RUN_SPEED, true),
-    },
+    TaskDef::dmc("humanoid-stand", "humanoid", "stand", |name| load(name, 0.0, false)),
+    TaskDef::dmc("humanoid-walk", "humanoid", "walk", |name| load(name, WALK_SPEED, false)),
+    TaskDef::dmc("humanoid-run", "humanoid", "run", |name| load(name, RUN_SPEED, false)),
+    TaskDef::dmc("humanoid-run-pure-state", "humanoid", "run_pure_state",
+        |name| load(name, RUN_SPEED, true)),
 ];
 
 fn load(name: &str, move_speed: f64, pure_state: bool) -> Result<DmcEnv, EnvError> {

@@ -14,8 +14,9 @@
 //! There is no time limit; an episode terminates (discount 0) once the norm of
 //! the state falls below 1e-6.
 
-use super::{DmcEnv, Source, Task, TaskDef, numpy_dot_self, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
+use crate::numpy::numpy_dot_self;
 use crate::physics::Physics;
 use crate::rng::RandomState;
 use crate::spaces::ObsLayout;
@@ -32,23 +33,10 @@ const STIFFNESS_RANGE: (f64, f64) = (15.0, 25.0);
 const DAMPING_RANGE: (f64, f64) = (0.0, 0.0);
 
 /// The LQR tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "lqr-lqr-2-1",
-        domain: "lqr",
-        task: "lqr_2_1",
-        aliases: &["lqr-2-1"],
-        source: Source::DmControl,
-        build: || load("lqr-lqr-2-1", 2, 1),
-    },
-    TaskDef {
-        name: "lqr-lqr-6-2",
-        domain: "lqr",
-        task: "lqr_6_2",
-        aliases: &["lqr-6-2"],
-        source: Source::DmControl,
-        build: || load("lqr-lqr-6-2", 6, 2),
-    },
+    TaskDef::dmc("lqr-lqr-2-1", "lqr", "lqr_2_1", |name| load(name, 2, 1)).aliases(&["lqr-2-1"]),
+    TaskDef::dmc("lqr-lqr-6-2", "lqr", "lqr_6_2", |name| load(name, 6, 2)).aliases(&["lqr-6-2"]),
 ];
 
 fn load(name: &str, n_bodies: usize, n_actuators: usize) -> Result<DmcEnv, EnvError> {

@@ -9,7 +9,7 @@
 //! until nothing penetrates.
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Source, Task, TaskDef, mjcf, put};
+use super::{DmcEnv, Task, TaskDef, mjcf, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -43,39 +43,16 @@ const TOUCH_SENSORS: [&str; 5] = [
 ];
 
 /// The manipulator tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "manipulator-bring-ball",
-        domain: "manipulator",
-        task: "bring_ball",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("manipulator-bring-ball", false, false),
-    },
-    TaskDef {
-        name: "manipulator-bring-peg",
-        domain: "manipulator",
-        task: "bring_peg",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("manipulator-bring-peg", true, false),
-    },
-    TaskDef {
-        name: "manipulator-insert-ball",
-        domain: "manipulator",
-        task: "insert_ball",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("manipulator-insert-ball", false, true),
-    },
-    TaskDef {
-        name: "manipulator-insert-peg",
-        domain: "manipulator",
-        task: "insert_peg",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("manipulator-insert-peg", true, true),
-    },
+    TaskDef::dmc("manipulator-bring-ball", "manipulator", "bring_ball",
+        |name| load(name, false, false)),
+    TaskDef::dmc("manipulator-bring-peg", "manipulator", "bring_peg",
+        |name| load(name, true, false)),
+    TaskDef::dmc("manipulator-insert-ball", "manipulator", "insert_ball",
+        |name| load(name, false, true)),
+    TaskDef::dmc("manipulator-insert-peg", "manipulator", "insert_peg",
+        |name| load(name, true, true)),
 ];
 
 fn load(name: &str, use_peg: bool, insert: bool) -> Result<DmcEnv, EnvError> {
@@ -237,7 +214,7 @@ impl Bring {
 /// fused multiply-adds).
 fn site_distance(physics: &Physics, site1: usize, site2: usize) -> f64 {
     let (a, b) = (physics.site_xpos(site1), physics.site_xpos(site2));
-    super::numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
+    crate::numpy::numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// 1 within `CLOSE`, a gaussian falling to 0.1 one `2 CLOSE` further.

@@ -8,7 +8,7 @@
 //! directly below instead of step by step against dm_control.
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -23,45 +23,25 @@ const ANGLE_BOUND_DEG: f64 = 8.0;
 pub const SPIN_TARGET_SPEED: f64 = 9.0;
 
 /// The pendulum tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "pendulum-swingup",
-        domain: "pendulum",
-        task: "swingup",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || {
-            let physics = Physics::load("pendulum.xml")?;
-            let task = SwingUp::new(&physics)?;
-            DmcEnv::new(
-                "pendulum-swingup",
-                physics,
-                Box::new(task),
-                DEFAULT_TIME_LIMIT,
-                1,
-            )
-        },
-    },
-    TaskDef {
-        name: "pendulum-spin",
-        domain: "pendulum",
-        task: "spin",
-        aliases: &[],
-        source: Source::TdMpc2,
-        build: || {
-            // TD-MPC2's `tasks/pendulum.xml` is dm_control's `pendulum.xml`.
-            let physics = Physics::load("pendulum.xml")?;
-            let task = Spin(SwingUp::new(&physics)?);
-            DmcEnv::new(
-                "pendulum-spin",
-                physics,
-                Box::new(task),
-                DEFAULT_TIME_LIMIT,
-                1,
-            )
-        },
-    },
+    TaskDef::dmc("pendulum-swingup", "pendulum", "swingup", |name| load(name, false)),
+    TaskDef::tdmpc2("pendulum-spin", "pendulum", "spin", |name| load(name, true)),
 ];
+
+/// The swing-up episode registered as `name`, with TD-MPC2's spin reward
+/// when `spin`.
+fn load(name: &str, spin: bool) -> Result<DmcEnv, EnvError> {
+    // TD-MPC2's `tasks/pendulum.xml` is dm_control's `pendulum.xml`.
+    let physics = Physics::load("pendulum.xml")?;
+    let swing_up = SwingUp::new(&physics)?;
+    let task: Box<dyn Task> = if spin {
+        Box::new(Spin(swing_up))
+    } else {
+        Box::new(swing_up)
+    };
+    DmcEnv::new(name, physics, task, DEFAULT_TIME_LIMIT, 1)
+}
 
 /// Swing the pole up from a random angle and keep it upright.
 pub struct SwingUp {
@@ -169,7 +149,7 @@ mod tests {
     /// `angle` (rad) and `velocity` (rad/s).
     fn spin_reward_at(angle: f64, velocity: f64) -> f64 {
         let def = TASKS.iter().find(|t| t.name == "pendulum-spin").unwrap();
-        let mut env = (def.build)().unwrap();
+        let mut env = def.make_raw().unwrap();
         let mut obs = vec![0.0; env.spec().layout.dim()];
         env.reset_into(Some(0), &mut obs).unwrap();
         let physics = env.physics_mut();
@@ -200,7 +180,7 @@ mod tests {
     #[test]
     fn spin_keeps_the_swingup_episode() {
         let def = TASKS.iter().find(|t| t.name == "pendulum-spin").unwrap();
-        let mut env = (def.build)().unwrap();
+        let mut env = def.make_raw().unwrap();
         assert_eq!(env.spec().layout.dim(), 3);
         assert_eq!(env.spec().max_episode_steps, Some(1000));
         let mut obs = vec![0.0; 3];

@@ -2,7 +2,7 @@
 //! (dm_control `suite/point_mass.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -11,24 +11,15 @@ use crate::spaces::ObsLayout;
 const DEFAULT_TIME_LIMIT: f64 = 20.0;
 
 /// The point-mass tasks (`pointmass-easy` as TD-MPC2 names it).
-pub const TASKS: &[TaskDef] = &[TaskDef {
-    name: "pointmass-easy",
-    domain: "point_mass",
-    task: "easy",
-    aliases: &["point-mass-easy"],
-    source: Source::DmControl,
-    build: || {
-        let physics = Physics::load("point_mass.xml")?;
-        let task = PointMass::new(&physics)?;
-        DmcEnv::new(
-            "pointmass-easy",
-            physics,
-            Box::new(task),
-            DEFAULT_TIME_LIMIT,
-            1,
-        )
-    },
-}];
+pub const TASKS: &[TaskDef] =
+    &[TaskDef::dmc("pointmass-easy", "point_mass", "easy", load).aliases(&["point-mass-easy"])];
+
+/// The `easy` task, registered as `name`.
+fn load(name: &str) -> Result<DmcEnv, EnvError> {
+    let physics = Physics::load("point_mass.xml")?;
+    let task = PointMass::new(&physics)?;
+    DmcEnv::new(name, physics, Box::new(task), DEFAULT_TIME_LIMIT, 1)
+}
 
 /// Reach the target from a random position with fixed actuator gains
 /// (`easy`).

@@ -11,12 +11,16 @@
 //! (floor size; walls, ball, target, terrain and rangefinders kept only
 //! where the task uses them).
 
-use mujoco_rs::prelude::{MjtJoint, MjtSensor};
+mod body;
 
+use mujoco_rs::prelude::MjtSensor;
+
+use self::body::{Body, sensor_indices};
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, mjcf, numpy_norm, put};
+use super::{DmcEnv, Task, TaskDef, mjcf, put};
 use crate::error::EnvError;
-use crate::physics::{Physics, mat};
+use crate::numpy::{CubicZoom, numpy_norm};
+use crate::physics::Physics;
 use crate::rng::RandomState;
 use crate::spaces::ObsLayout;
 
@@ -38,50 +42,22 @@ const WALLS: [&str; 4] = ["wall_px", "wall_py", "wall_nx", "wall_ny"];
 
 /// The quadruped tasks.
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "quadruped-walk",
-        domain: "quadruped",
-        task: "walk",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || {
-            let xml = make_model(Some(DEFAULT_TIME_LIMIT * WALK_SPEED), false, false, false)?;
-            build("quadruped-walk", &xml, Kind::Move(WALK_SPEED))
-        },
-    },
-    TaskDef {
-        name: "quadruped-run",
-        domain: "quadruped",
-        task: "run",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || {
-            let xml = make_model(Some(DEFAULT_TIME_LIMIT * RUN_SPEED), false, false, false)?;
-            build("quadruped-run", &xml, Kind::Move(RUN_SPEED))
-        },
-    },
-    TaskDef {
-        name: "quadruped-escape",
-        domain: "quadruped",
-        task: "escape",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || {
-            let xml = make_model(Some(40.0), true, true, false)?;
-            build("quadruped-escape", &xml, Kind::Escape)
-        },
-    },
-    TaskDef {
-        name: "quadruped-fetch",
-        domain: "quadruped",
-        task: "fetch",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || {
-            let xml = make_model(None, false, false, true)?;
-            build("quadruped-fetch", &xml, Kind::Fetch)
-        },
-    },
+    TaskDef::dmc("quadruped-walk", "quadruped", "walk", |name| {
+        let xml = make_model(Some(DEFAULT_TIME_LIMIT * WALK_SPEED), false, false, false)?;
+        build(name, &xml, Kind::Move(WALK_SPEED))
+    }),
+    TaskDef::dmc("quadruped-run", "quadruped", "run", |name| {
+        let xml = make_model(Some(DEFAULT_TIME_LIMIT * RUN_SPEED), false, false, false)?;
+        build(name, &xml, Kind::Move(RUN_SPEED))
+    }),
+    TaskDef::dmc("quadruped-escape", "quadruped", "escape", |name| {
+        let xml = make_model(Some(40.0), true, true, false)?;
+        build(name, &xml, Kind::Escape)
+    }),
+    TaskDef::dmc("quadruped-fetch", "quadruped", "fetch", |name| {
+        let xml = make_model(None, false, false, true)?;
+        build(name, &xml, Kind::Fetch)
+    }),
 ];
 
 fn build(name: &str, xml: &str, kind: Kind) -> Result<DmcEnv, EnvError> {
@@ -140,162 +116,6 @@ enum Kind {
     Escape,
     /// Bring the ball to the target.
     Fetch,
-}
-
-/// Model indices shared by the tasks (dm_control's quadruped `Physics`).
-struct Body {
-    torso: usize,
-    root_qpos: usize,
-    /// `qpos` / `qvel` addresses of the hinge joints, in joint order.
-    hinge_qpos: Vec<usize>,
-    hinge_dof: Vec<usize>,
-    velocimeter: std::ops::Range<usize>,
-    /// `sensordata` indices of the gyro and accelerometer sensors.
-    imu: Vec<usize>,
-    /// `sensordata` indices of the force and torque sensors.
-    force_torque: Vec<usize>,
-}
-
-impl Body {
-    fn new(physics: &Physics) -> Result<Self, EnvError> {
-        let m = physics.model();
-        let (mut hinge_qpos, mut hinge_dof) = (Vec::new(), Vec::new());
-        for j in 0..m.ffi().njnt as usize {
-            if m.jnt_type()[j] == MjtJoint::mjJNT_HINGE {
-                hinge_qpos.push(m.jnt_qposadr()[j] as usize);
-                hinge_dof.push(m.jnt_dofadr()[j] as usize);
-            }
-        }
-        Ok(Body {
-            torso: physics.body_id("torso")?,
-            root_qpos: physics.joint_qpos_adr("root")?,
-            hinge_qpos,
-            hinge_dof,
-            velocimeter: physics.sensor_range("velocimeter")?,
-            imu: sensor_indices(
-                physics,
-                &[MjtSensor::mjSENS_GYRO, MjtSensor::mjSENS_ACCELEROMETER],
-            ),
-            force_torque: sensor_indices(
-                physics,
-                &[MjtSensor::mjSENS_FORCE, MjtSensor::mjSENS_TORQUE],
-            ),
-        })
-    }
-
-    fn common_layout(&self, na: usize) -> Vec<(&'static str, usize)> {
-        vec![
-            ("egocentric_state", 2 * self.hinge_qpos.len() + na),
-            ("torso_velocity", 3),
-            ("torso_upright", 1),
-            ("imu", self.imu.len()),
-            ("force_torque", self.force_torque.len()),
-        ]
-    }
-
-    /// `_common_observations`: egocentric state (hinge positions and
-    /// velocities, actuator activations), torso velocity, torso uprightness,
-    /// IMU and `arcsinh` of the toe force/torque sensors.
-    fn common_observations(&self, physics: &Physics, out: &mut [f64], at: &mut usize) {
-        let (qpos, qvel) = (physics.qpos(), physics.qvel());
-        for &a in &self.hinge_qpos {
-            put(out, at, &[qpos[a]]);
-        }
-        for &a in &self.hinge_dof {
-            put(out, at, &[qvel[a]]);
-        }
-        put(out, at, physics.data().act());
-        let sensordata = physics.sensordata();
-        put(out, at, &sensordata[self.velocimeter.clone()]);
-        put(out, at, &[self.torso_upright(physics)]);
-        for &i in &self.imu {
-            put(out, at, &[sensordata[i]]);
-        }
-        for &i in &self.force_torque {
-            put(out, at, &[sensordata[i].asinh()]);
-        }
-    }
-
-    /// z component of the torso's z axis.
-    fn torso_upright(&self, physics: &Physics) -> f64 {
-        physics.xmat(self.torso)[mat::ZZ]
-    }
-
-    /// Velocimeter reading (torso velocity in its own frame).
-    fn torso_velocity(&self, physics: &Physics) -> [f64; 3] {
-        let s = &physics.sensordata()[self.velocimeter.clone()];
-        [s[0], s[1], s[2]]
-    }
-
-    /// `_upright_reward`: 1 when the torso's z axis is within
-    /// `deviation_angle` degrees of vertical, falling linearly to 0 upside
-    /// down.
-    fn upright_reward(&self, physics: &Physics, deviation_angle: f64) -> f64 {
-        let deviation = (deviation_angle * (std::f64::consts::PI / 180.0)).cos();
-        Tolerance::bounds(deviation, f64::INFINITY)
-            .sigmoid(Sigmoid::Linear)
-            .margin(1.0 + deviation)
-            .value_at_margin(0.0)
-            .eval(self.torso_upright(physics))
-    }
-
-    /// Moves the torso up from the floor in 1 cm steps, with the given
-    /// orientation and horizontal position, until nothing touches
-    /// (`_find_non_contacting_height`; each try is a full reset).
-    fn find_non_contacting_height(
-        &self,
-        physics: &mut Physics,
-        orientation: [f64; 4],
-        x: f64,
-        y: f64,
-    ) -> Result<(), EnvError> {
-        let mut z = 0.0;
-        let mut attempts = 0;
-        loop {
-            physics.reset();
-            let q = &mut physics.data_mut().qpos_mut()[self.root_qpos..self.root_qpos + 7];
-            q[..3].copy_from_slice(&[x, y, z]);
-            q[3..].copy_from_slice(&orientation);
-            // A full contact buffer raises a physics error here: dm_control
-            // ignores it and tries the next height.
-            let _ = physics.after_reset();
-            let contacts = physics.data().ncon();
-            z += 0.01;
-            attempts += 1;
-            if attempts > 10_000 {
-                return Err(EnvError::Invalid(
-                    "quadruped: failed to find a non-contacting configuration".into(),
-                ));
-            }
-            if contacts == 0 {
-                return Ok(());
-            }
-        }
-    }
-
-    /// `v @ torso_frame`: a world vector in the torso frame.
-    fn to_torso_frame(&self, physics: &Physics, v: [f64; 3]) -> [f64; 3] {
-        let m = physics.xmat(self.torso);
-        std::array::from_fn(|j| v[0] * m[j] + v[1] * m[3 + j] + v[2] * m[6 + j])
-    }
-
-    /// World position of the torso.
-    fn torso_pos(&self, physics: &Physics) -> [f64; 3] {
-        *physics.xpos(self.torso)
-    }
-}
-
-/// `sensordata` indices of every sensor whose type is one of `types`, in
-/// sensor order.
-fn sensor_indices(physics: &Physics, types: &[MjtSensor]) -> Vec<usize> {
-    let m = physics.model();
-    (0..m.ffi().nsensor as usize)
-        .filter(|&s| types.contains(&m.sensor_type()[s]))
-        .flat_map(|s| {
-            let adr = m.sensor_adr()[s] as usize;
-            adr..adr + m.sensor_dim()[s] as usize
-        })
-        .collect()
 }
 
 /// A random unit quaternion: `randn(4)` normalised with `np.linalg.norm`.
@@ -592,185 +412,9 @@ impl Task for Quadruped {
     }
 }
 
-/// scipy's `ndimage.zoom(input, factor)` of a square grid with its defaults
-/// (cubic spline, `mode='constant'`, prefilter, `grid_mode=False`), as
-/// dm_control smooths the escape terrain's bumps: the input is converted to
-/// B-spline coefficients (mirror boundaries, axis 0 then axis 1), then each
-/// output sample `k` is interpolated at input coordinate
-/// `k (n - 1) / (out - 1)` with mirrored coefficient indices at the edges.
-struct CubicZoom {
-    n: usize,
-    out_len: usize,
-    /// Per output index: the four input indices and their weights, or
-    /// `None` outside the input (value 0).
-    taps: Vec<Option<([usize; 4], [f64; 4])>>,
-    coeffs: Vec<f64>,
-    line: Vec<f64>,
-    out: Vec<f64>,
-}
-
-/// The cubic B-spline's filter pole, `sqrt(3) - 2`.
-const CUBIC_POLE: f64 = -0.267_949_192_431_122_7;
-
-impl CubicZoom {
-    fn new(n: usize, factor: f64) -> Self {
-        let out_len = (n as f64 * factor).round_ties_even() as usize;
-        let zoom = if out_len > 1 {
-            (n - 1) as f64 / (out_len - 1) as f64
-        } else {
-            1.0
-        };
-        let taps = (0..out_len)
-            .map(|k| {
-                let cc = k as f64 * zoom;
-                if cc < 0.0 || cc > (n - 1) as f64 {
-                    return None;
-                }
-                let start = cc.floor() as i64 - 1;
-                let idx = std::array::from_fn(|h| mirror_index(start + h as i64, n));
-                Some((idx, cubic_weights(cc)))
-            })
-            .collect();
-        CubicZoom {
-            n,
-            out_len,
-            taps,
-            coeffs: vec![0.0; n * n],
-            line: vec![0.0; n],
-            out: vec![0.0; out_len * out_len],
-        }
-    }
-
-    /// The zoomed `out_len × out_len` grid (row-major) of an `n × n` input.
-    fn apply(&mut self, input: &[f64]) -> &[f64] {
-        let n = self.n;
-        self.coeffs.copy_from_slice(input);
-        if n > 1 {
-            // Axis 0: every column.
-            for c in 0..n {
-                for r in 0..n {
-                    self.line[r] = self.coeffs[r * n + c];
-                }
-                spline_filter_line(&mut self.line);
-                for r in 0..n {
-                    self.coeffs[r * n + c] = self.line[r];
-                }
-            }
-            // Axis 1: every row.
-            for r in 0..n {
-                spline_filter_line(&mut self.coeffs[r * n..(r + 1) * n]);
-            }
-        }
-        for (i, tap_i) in self.taps.iter().enumerate() {
-            for (j, tap_j) in self.taps.iter().enumerate() {
-                self.out[i * self.out_len + j] = match (tap_i, tap_j) {
-                    (Some((ri, wi)), Some((cj, wj))) => {
-                        let mut t = 0.0;
-                        for a in 0..4 {
-                            for b in 0..4 {
-                                t += self.coeffs[ri[a] * n + cj[b]] * wi[a] * wj[b];
-                            }
-                        }
-                        t
-                    }
-                    _ => 0.0,
-                };
-            }
-        }
-        &self.out
-    }
-}
-
-/// An index outside `[0, len)` mirrored about the end samples.
-fn mirror_index(idx: i64, len: usize) -> usize {
-    let len = len as i64;
-    if len <= 1 {
-        return 0;
-    }
-    let s2 = 2 * len - 2;
-    let mut idx = idx;
-    if idx < 0 {
-        idx += s2 * (-idx / s2);
-        idx = if idx <= 1 - len { idx + s2 } else { -idx };
-    } else if idx >= len {
-        idx -= s2 * (idx / s2);
-        if idx >= len {
-            idx = s2 - idx;
-        }
-    }
-    idx as usize
-}
-
-/// The four cubic B-spline weights at coordinate `x` (for the samples
-/// `floor(x) - 1 ..= floor(x) + 2`).
-fn cubic_weights(x: f64) -> [f64; 4] {
-    let y = x - x.floor();
-    let z = 1.0 - y;
-    let w1 = (y * y * (y - 2.0) * 3.0 + 4.0) / 6.0;
-    let w2 = (z * z * (z - 2.0) * 3.0 + 4.0) / 6.0;
-    let w0 = z * z * z / 6.0;
-    let w3 = 1.0 - w0 - w1 - w2;
-    [w0, w1, w2, w3]
-}
-
-/// Converts one line of samples to cubic B-spline coefficients in place,
-/// with mirror-symmetric boundaries (a causal and an anti-causal recursive
-/// filter after the gain).
-fn spline_filter_line(c: &mut [f64]) {
-    let n = c.len();
-    let z = CUBIC_POLE;
-    let gain = (1.0 - z) * (1.0 - 1.0 / z);
-    for v in c.iter_mut() {
-        *v *= gain;
-    }
-    // Causal initialisation (mirror).
-    let z_n_1 = z.powf((n - 1) as f64);
-    let mut z_i = z;
-    c[0] += z_n_1 * c[n - 1];
-    for i in 1..n - 1 {
-        c[0] += z_i * (c[i] + z_n_1 * c[n - 1 - i]);
-        z_i *= z;
-    }
-    c[0] /= 1.0 - z_n_1 * z_n_1;
-    for i in 1..n {
-        c[i] += z * c[i - 1];
-    }
-    // Anti-causal initialisation (mirror).
-    c[n - 1] = (z * c[n - 2] + c[n - 1]) * z / (z * z - 1.0);
-    for i in (0..n - 1).rev() {
-        c[i] = z * (c[i + 1] - c[i]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// scipy.ndimage.zoom(RandomState(0).uniform(.15, 1, (30, 30)), 201 / 30),
-    /// values printed by scipy 1.17.
-    #[test]
-    fn cubic_zoom_matches_scipy_bit_for_bit() {
-        let mut random = RandomState::new(0);
-        let bumps: Vec<f64> = (0..900).map(|_| random.uniform(0.15, 1.0)).collect();
-        let mut zoom = CubicZoom::new(30, 201.0 / 30.0);
-        assert_eq!(zoom.out_len, 201);
-        let out = zoom.apply(&bumps);
-        let expected = [
-            ((0, 0), 0.6164914783382262),
-            ((0, 1), 0.6235082608541967),
-            ((1, 200), 0.4891723757595413),
-            ((5, 7), 0.8544046257955905),
-            ((100, 100), 0.30414718828717086),
-            ((137, 64), 0.4953515581245582),
-            ((199, 2), 0.7931444127630733),
-            ((200, 200), 0.5041879933724044),
-        ];
-        for ((i, j), v) in expected {
-            assert_eq!(out[i * 201 + j], v, "zoom[{i}, {j}]");
-        }
-        let sum: f64 = out.iter().sum();
-        assert!((sum - 22982.72892465467).abs() < 1e-8, "sum {sum}");
-    }
 
     #[test]
     fn make_model_keeps_only_what_the_task_uses() {

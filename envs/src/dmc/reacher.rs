@@ -2,7 +2,7 @@
 //! (dm_control `suite/reacher.py`).
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -13,23 +13,10 @@ const BIG_TARGET: f64 = 0.05;
 const SMALL_TARGET: f64 = 0.015;
 
 /// The reacher tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "reacher-easy",
-        domain: "reacher",
-        task: "easy",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("reacher-easy", BIG_TARGET),
-    },
-    TaskDef {
-        name: "reacher-hard",
-        domain: "reacher",
-        task: "hard",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("reacher-hard", SMALL_TARGET),
-    },
+    TaskDef::dmc("reacher-easy", "reacher", "easy", |name| load(name, BIG_TARGET)),
+    TaskDef::dmc("reacher-hard", "reacher", "hard", |name| load(name, SMALL_TARGET)),
 ];
 
 fn load(name: &str, target_size: f64) -> Result<DmcEnv, EnvError> {

@@ -5,7 +5,7 @@
 //! bodies `box{n_boxes}` .. `box3` are removed from `stacker.xml`.
 
 use super::rewards::Tolerance;
-use super::{DmcEnv, Source, Task, TaskDef, put};
+use super::{DmcEnv, Task, TaskDef, put};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -34,23 +34,10 @@ const MAX_BOXES: usize = 4;
 const N_TOUCH: usize = 5;
 
 /// The stacker tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "stacker-stack-2",
-        domain: "stacker",
-        task: "stack_2",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("stacker-stack-2", 2),
-    },
-    TaskDef {
-        name: "stacker-stack-4",
-        domain: "stacker",
-        task: "stack_4",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("stacker-stack-4", 4),
-    },
+    TaskDef::dmc("stacker-stack-2", "stacker", "stack_2", |name| load(name, 2)),
+    TaskDef::dmc("stacker-stack-4", "stacker", "stack_4", |name| load(name, 4)),
 ];
 
 fn load(name: &str, n_boxes: usize) -> Result<DmcEnv, EnvError> {

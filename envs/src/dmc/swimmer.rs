@@ -12,7 +12,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
 use crate::rng::RandomState;
@@ -22,23 +22,10 @@ const DEFAULT_TIME_LIMIT: f64 = 30.0;
 const CONTROL_TIMESTEP: f64 = 0.03;
 
 /// The swimmer tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "swimmer-swimmer6",
-        domain: "swimmer",
-        task: "swimmer6",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || make_swimmer("swimmer-swimmer6", 6),
-    },
-    TaskDef {
-        name: "swimmer-swimmer15",
-        domain: "swimmer",
-        task: "swimmer15",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || make_swimmer("swimmer-swimmer15", 15),
-    },
+    TaskDef::dmc("swimmer-swimmer6", "swimmer", "swimmer6", |name| make_swimmer(name, 6)),
+    TaskDef::dmc("swimmer-swimmer15", "swimmer", "swimmer15", |name| make_swimmer(name, 15)),
 ];
 
 /// A swimmer environment with `n_bodies` bodies (head included).

@@ -2,7 +2,7 @@
 //! (dm_control `suite/walker.py`).
 
 use super::rewards::{Sigmoid, Tolerance};
-use super::{DmcEnv, Source, Task, TaskDef, put, randomize_limited_and_rotational_joints};
+use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::{Physics, mat};
 use crate::rng::RandomState;
@@ -18,31 +18,11 @@ const WALK_SPEED: f64 = 1.0;
 const RUN_SPEED: f64 = 8.0;
 
 /// The walker tasks.
+#[rustfmt::skip]
 pub const TASKS: &[TaskDef] = &[
-    TaskDef {
-        name: "walker-stand",
-        domain: "walker",
-        task: "stand",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("walker-stand", 0.0),
-    },
-    TaskDef {
-        name: "walker-walk",
-        domain: "walker",
-        task: "walk",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("walker-walk", WALK_SPEED),
-    },
-    TaskDef {
-        name: "walker-run",
-        domain: "walker",
-        task: "run",
-        aliases: &[],
-        source: Source::DmControl,
-        build: || load("walker-run", RUN_SPEED),
-    },
+    TaskDef::dmc("walker-stand", "walker", "stand", |name| load(name, 0.0)),
+    TaskDef::dmc("walker-walk", "walker", "walk", |name| load(name, WALK_SPEED)),
+    TaskDef::dmc("walker-run", "walker", "run", |name| load(name, RUN_SPEED)),
 ];
 
 fn load(name: &str, move_speed: f64) -> Result<DmcEnv, EnvError> {

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::analysis::{Analysis, metric_name};
+use super::figures::FIGURES;
 use super::stats::Estimate;
 
 /// Escapes text for HTML.
@@ -91,30 +92,9 @@ pub fn render(a: &Analysis, figures: &[String], reps: usize, references: &[Strin
     }
     let _ = writeln!(h, "</table>");
 
-    let captions = [
-        (
-            "curves",
-            "Learning curves per task: mean over seeds with 95% CI bands; dashed: published references.",
-        ),
-        (
-            "aggregate_iqm",
-            "Aggregate IQM of normalized scores over env steps (steps every task was evaluated at).",
-        ),
-        (
-            "intervals",
-            "Final aggregate point estimates with 95% stratified bootstrap CIs (optimality gap: lower is better).",
-        ),
-        (
-            "performance_profile",
-            "Performance profile: fraction of runs with normalized score above τ at the final evaluation.",
-        ),
-        (
-            "ablation",
-            "Ablation: final score against the variant of each agent, per task and aggregated.",
-        ),
-    ];
     let _ = writeln!(h, "<h2>Figures</h2>");
-    for (name, cap) in captions {
+    for fig in FIGURES {
+        let (name, cap) = (fig.name, fig.caption);
         if figures.iter().any(|f| f == name) {
             let _ = writeln!(
                 h,

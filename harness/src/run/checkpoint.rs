@@ -2,7 +2,8 @@
 //!
 //! `checkpoint/` holds the agent (`agent/`), the replay buffer
 //! (`buffer.bin`) and the loop's own state (`state.json`: step, episode,
-//! seed-step generator, CSV byte lengths, a pending update block). It is
+//! seed-step generator, CSV byte lengths, the updates still owed to the
+//! agent's block). It is
 //! written as `checkpoint.tmp/` and renamed into place, the previous one
 //! kept as `checkpoint.old/` until the rename is done, so a crash at any
 //! moment leaves one whole checkpoint.
@@ -44,6 +45,10 @@ pub(super) struct LoopState {
     /// Set while the agent's update block after this episode runs.
     #[serde(default)]
     pub episode_end: Option<EpisodeEnd>,
+    /// Updates the agent asked for that have not run yet (a block in
+    /// progress).
+    #[serde(default)]
+    pub owed_updates: u64,
 }
 
 impl LoopState {
@@ -62,6 +67,7 @@ impl LoopState {
             train_csv_bytes: 0,
             train_columns,
             episode_end: None,
+            owed_updates: 0,
         }
     }
 }
@@ -97,15 +103,14 @@ pub(super) fn resume(
     Ok(Some((buffer, state)))
 }
 
-/// The env step of `dir`'s checkpoint, if it has one.
-pub(super) fn checkpoint_step(dir: &Path) -> Result<Option<u64>> {
+/// The loop state of `dir`'s checkpoint, if it has one.
+pub(super) fn checkpoint_state(dir: &Path) -> Result<Option<LoopState>> {
     let path = dir.join("checkpoint").join("state.json");
     match std::fs::read(&path) {
-        Ok(bytes) => {
-            let state: LoopState = serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Ok(Some(state.env_step))
-        }
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )),
         Err(_) => Ok(None),
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use agents::{Agent, DeviceChoice, Mode};
 use anyhow::{Result, anyhow, bail};
 
-use super::checkpoint::checkpoint_step;
+use super::checkpoint::checkpoint_state;
 use super::files::{is_complete, read_run_config};
 use super::stepper::{AgentEnv, Stepped};
 use super::{episode_seed, run_env};
@@ -145,16 +145,19 @@ pub(super) fn evaluate_checkpoint_with(
     // renamed over checkpoint/); a load that saw the swap is retried.
     const ATTEMPTS: usize = 5;
     let mut attempt = 0;
-    let env_step = loop {
+    let step = |dir: &Path| -> Result<Option<(u64, u64)>> {
+        Ok(checkpoint_state(dir)?.map(|s| (s.env_step, s.owed_updates)))
+    };
+    let (env_step, pending_updates) = loop {
         attempt += 1;
-        let before = checkpoint_step(dir)?;
+        let before = step(dir)?;
         let loaded = match before {
             Some(_) => agent
                 .load(&dir.join("checkpoint").join("agent"))
                 .map_err(anyhow::Error::from),
             None => Err(anyhow!("no checkpoint")),
         };
-        let after = checkpoint_step(dir)?;
+        let after = step(dir)?;
         match (before, after, loaded) {
             (Some(a), Some(b), Ok(())) if a == b => break a,
             (Some(a), Some(b), Err(e)) if a == b => {
@@ -183,7 +186,6 @@ pub(super) fn evaluate_checkpoint_with(
             ),
         }
     };
-    let pending_updates = agent.pending_updates();
     let n = episodes.unwrap_or(cfg.run.eval_episodes).max(1);
     let evaluation = play_evaluation(&cfg, agent.as_mut(), &mut env, env_step, n, on_step)?;
     Ok(CheckpointEvaluation {

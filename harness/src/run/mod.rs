@@ -17,11 +17,12 @@
 //!   DCWM's published DMC CSVs.
 //! - `train.csv`: one row per training episode: `env_step,episode,
 //!   episode_reward,episode_length,wall_time_s` + the agent's metrics.
-//! - Update blocks an agent schedules at an episode end
-//!   ([`Agent::pending_updates`], e.g. DCWM's 5,000-update pretraining) run
-//!   before the next episode in chunks of [`UPDATE_CHUNK`] updates, with a
-//!   checkpoint between chunks; the episode's train.csv row (with the
-//!   metrics after the block) follows the block.
+//! - The updates an agent asks for ([`Agent::update`]'s count) run through
+//!   [`Agent::learn`] before the next step. At an episode end (DCWM's
+//!   5,000-update pretraining) they run in chunks of [`UPDATE_CHUNK`]
+//!   updates, with a checkpoint between chunks that records how many are
+//!   still owed; then [`Agent::end_episode`], then the episode's train.csv
+//!   row (with the metrics after the block).
 //! - A finished run keeps its agent's final weights in `final/agent/`
 //!   ([`final_weights_dir`]); its checkpoint (with the replay buffer) goes.
 //! - Checkpoints (`checkpoint.rs`) at episode ends (every `checkpoint_every`
@@ -316,7 +317,8 @@ impl Runner<'_> {
                         // dm_control ends such an episode too; go on with the next.
                         tracing::warn!(run = %self.dir.display(), env_step = self.state.env_step, "simulation diverged, episode ended: {e}");
                         done = true;
-                        self.agent.update(&self.buffer, self.state.env_step, true)?;
+                        self.state.owed_updates +=
+                            self.agent.update(&self.buffer, self.state.env_step, true)?;
                         break;
                     }
                 };
@@ -324,9 +326,14 @@ impl Runner<'_> {
                 ret += t.reward;
                 len += 1;
                 done = t.done();
-                self.agent.update(&self.buffer, self.state.env_step, done)?;
+                let wanted = self.agent.update(&self.buffer, self.state.env_step, done)?;
                 if done {
+                    // Run at the episode end, in chunks between checkpoints.
+                    self.state.owed_updates += wanted;
                     break;
+                }
+                if wanted > 0 {
+                    self.agent.learn(&self.buffer, wanted)?;
                 }
                 if self.maybe_eval()? {
                     progress(&self.progress_after_eval());
@@ -373,23 +380,24 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs the update block the agent scheduled at the end of an episode
-    /// (checkpointing between chunks), then writes the episode's train.csv
-    /// row. Nothing to do when no episode end is pending.
+    /// Runs the updates the agent asked for at the end of an episode
+    /// (checkpointing between chunks), then ends the agent's episode and
+    /// writes its train.csv row. Nothing to do when no episode end is
+    /// pending.
     fn finish_episode(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
         let Some(end) = self.state.episode_end else {
             return Ok(());
         };
-        while self.agent.pending_updates() > 0 {
-            let pending = self.agent.pending_updates();
-            if self.agent.run_pending_updates(&self.buffer, UPDATE_CHUNK)? == 0 {
-                bail!("the agent reports {pending} pending updates but runs none");
-            }
-            if self.agent.pending_updates() > 0 {
+        while self.state.owed_updates > 0 {
+            let chunk = self.state.owed_updates.min(UPDATE_CHUNK);
+            self.agent.learn(&self.buffer, chunk)?;
+            self.state.owed_updates -= chunk;
+            if self.state.owed_updates > 0 {
                 self.checkpoint()?;
             }
             progress(&self.progress());
         }
+        self.agent.end_episode(&self.buffer)?;
         self.state.episode_end = None;
         self.train_row(&end)
     }

@@ -15,7 +15,7 @@ use crate::config::RunSettings;
 use agents::AgentError;
 use agents::agent::{load_json, save_json};
 
-/// Schedules a 2,500-update block after its first episode and 7 updates
+/// Asks for a 2,500-update block after its first episode and 7 updates
 /// after each later one. Each update folds its index into `value`, so
 /// train.csv shows how many updates ran, and in which order. Fails, as a
 /// crash would, on reaching update `crash_at`, or in evaluation episode
@@ -23,7 +23,6 @@ use agents::agent::{load_json, save_json};
 #[derive(Default, Serialize, Deserialize)]
 struct BlockAgent {
     episodes: u64,
-    pending: u64,
     updates: u64,
     value: u64,
     #[serde(skip)]
@@ -49,29 +48,23 @@ impl Agent for BlockAgent {
         Ok(vec![(self.value % 101) as f32 / 50.0 - 1.0])
     }
 
-    fn update(&mut self, _: &ReplayBuffer, _: u64, end: bool) -> Result<(), AgentError> {
-        if end {
-            self.episodes += 1;
-            self.pending += if self.episodes == 1 { 2500 } else { 7 };
+    fn update(&mut self, _: &ReplayBuffer, _: u64, end: bool) -> Result<u64, AgentError> {
+        if !end {
+            return Ok(0);
         }
-        Ok(())
+        self.episodes += 1;
+        Ok(if self.episodes == 1 { 2500 } else { 7 })
     }
 
-    fn pending_updates(&self) -> u64 {
-        self.pending
-    }
-
-    fn run_pending_updates(&mut self, _: &ReplayBuffer, max: u64) -> Result<u64, AgentError> {
-        let n = max.min(self.pending);
+    fn learn(&mut self, _: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
         for _ in 0..n {
             if self.crash_at == Some(self.updates) {
                 return Err(AgentError::Other("crashed".into()));
             }
             self.updates += 1;
-            self.pending -= 1;
             self.value = (self.value * 31 + self.updates) % 1_000_003;
         }
-        Ok(n)
+        Ok(())
     }
 
     fn metrics(&self) -> Vec<(String, f64)> {

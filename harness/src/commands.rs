@@ -55,8 +55,10 @@ fn list_envs() -> Result<()> {
         "{:<26} {:<28} {:>4} {:>4} {:>6} {:>10}",
         "task", "dm_control", "obs", "act", "steps", "control_dt"
     );
-    for def in envs::registry::dmc_tasks() {
-        let env = (def.build)().with_context(|| format!("building {}", def.name))?;
+    for def in envs::registry::tasks() {
+        let env = def
+            .make()
+            .with_context(|| format!("building {}", def.name))?;
         let s = env.spec();
         println!(
             "{:<26} {:<28} {:>4} {:>4} {:>6} {:>10}",
@@ -131,122 +133,34 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());
     }
-    println!(
-        "task              {} (n_sub_steps {})",
-        r.task, r.n_sub_steps
-    );
-    println!("raw mj_step         {:>11.0} steps/s", r.raw_steps_per_s);
-    println!(
-        "env.step            {:>11.0} steps/s   {:.3}x raw mj_step",
-        r.env_steps_per_s,
-        r.env_over_raw()
-    );
-    if let Some(ms) = r.reset_ms {
-        println!("reset               {ms:>11.3} ms per episode (not in env.step)");
-    }
-    if let Some(d) = &r.dm_control {
-        println!(
-            "dm_control env.step {:>11.0} steps/s   ctrlbench is {:.2}x faster",
-            d.env_step,
-            r.env_steps_per_s / d.env_step
-        );
-        println!("python mj_step loop {:>11.0} steps/s", d.mj_step);
-    }
-    println!(
-        "VecEnv {}x1 thread   {:>11.0} steps/s",
-        r.envs, r.vec1_steps_per_s
-    );
-    println!(
-        "VecEnv {}x{} threads  {:>11.0} steps/s   {:.3}x one thread",
-        r.envs,
-        r.threads,
-        r.vec_steps_per_s,
-        r.threads_speedup()
-    );
-    println!(
-        "machine limit       {:>11.0} steps/s   {:.3}x: {} independent raw loops on {} threads",
-        r.raw_parallel_steps_per_s,
-        r.raw_parallel_steps_per_s / r.raw_steps_per_s,
-        r.threads,
-        r.threads
-    );
+    print!("{r}");
     Ok(())
 }
 
 fn bench_agent(a: &BenchAgentArgs) -> Result<()> {
-    use crate::config::{RunSettings, agent_defaults, agent_task_defaults, apply_overrides};
     let device = parse_device(&a.device)?;
-    let task = envs::find(&a.task)?.name.to_string();
-    let mut config = agent_task_defaults(&a.agent, &agent_defaults(&a.agent)?, &task)?;
-    let others: Vec<String> = agents::registry::names()
-        .into_iter()
-        .filter(|n| *n != a.agent)
-        .map(String::from)
-        .collect();
-    let mut run = RunSettings::default();
-    apply_overrides(
-        &a.agent,
-        &mut run,
-        &mut config,
-        &parse_overrides(&a.set)?,
-        &others,
-        true,
-    )?;
+    let run = crate::config::single_run(&a.agent, &a.task, a.seed, 0, &parse_overrides(&a.set)?)?;
+    let (task, config) = (&run.task, &run.agent_config);
     let opts = crate::bench::AgentBenchOptions {
         fill_steps: a.fill,
         updates: a.updates,
         acts: a.acts,
         loop_steps: a.loop_steps,
-        action_repeat: run.action_repeat,
+        action_repeat: run.run.action_repeat,
         seed: a.seed,
     };
     tracing::info!(agent = %a.agent, task = %task, "measuring");
-    let r = crate::bench::bench_agent(&a.agent, &task, &config, device, &opts)?;
+    let r = crate::bench::bench_agent(&a.agent, task, config, device, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());
     }
-    let fmt = |s: &crate::bench::Stats| {
-        format!(
-            "{:>10.2} ms median  (p10 {:.2}, p90 {:.2})",
-            s.median, s.p10, s.p90
-        )
-    };
-    println!("agent             {} on {} ({})", r.agent, r.task, r.device);
-    println!(
-        "torch threads     {}",
-        match agents::torch_threads() {
-            0 => "libtorch default".to_string(),
-            n => n.to_string(),
-        }
-    );
-    match &r.update_ms {
-        Some(u) => {
-            println!("update            {}", fmt(u));
-            println!("updates/s         {:>10.1}", 1e3 / u.median);
-        }
-        None => println!("update            (agent does not learn)"),
-    }
-    println!(
-        "act               {}  per agent step ({} env steps)",
-        fmt(&r.act_ms),
-        r.action_repeat
-    );
-    println!("env step          {}", fmt(&r.env_ms));
-    println!(
-        "training loop     {:>10.1} env steps/s  ({} updates per agent step)",
-        r.loop_env_steps_per_s, r.updates_per_agent_step
-    );
-    println!(
-        "per 1M env steps  {:>10.2} h at the loop's speed, {:.2} h from the medians",
-        r.projected_hours_from_loop(),
-        r.projected_hours_from_parts()
-    );
+    print!("{r}");
     Ok(())
 }
 
 fn list_agents() -> Result<()> {
-    for a in agents::AGENTS {
+    for a in agents::registry::all() {
         println!("{:<12} {}", a.name, a.about);
     }
     Ok(())
@@ -276,39 +190,9 @@ fn run_bar(total: u64, label: &str) -> indicatif::ProgressBar {
 }
 
 fn train(a: &TrainArgs) -> Result<()> {
-    use crate::config::{RunConfig, RunSettings, agent_defaults, apply_overrides};
     let device = parse_device(&a.device)?;
-    let task = envs::find(&a.task)?.name.to_string();
-    let mut agent_config =
-        crate::config::agent_task_defaults(&a.agent, &agent_defaults(&a.agent)?, &task)?;
-    let mut run = RunSettings {
-        steps: a.steps,
-        ..RunSettings::default()
-    };
     let overrides = parse_overrides(&a.set)?;
-    let others: Vec<String> = agents::registry::names()
-        .into_iter()
-        .filter(|n| *n != a.agent)
-        .map(String::from)
-        .collect();
-    apply_overrides(
-        &a.agent,
-        &mut run,
-        &mut agent_config,
-        &overrides,
-        &others,
-        true,
-    )?;
-    let config = RunConfig {
-        experiment: "train".into(),
-        agent: a.agent.clone(),
-        task,
-        seed: a.seed,
-        variant: None,
-        run,
-        agent_config,
-    }
-    .resolved()?;
+    let config = crate::config::single_run(&a.agent, &a.task, a.seed, a.steps, &overrides)?;
     let dir = a
         .out
         .clone()

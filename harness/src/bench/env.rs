@@ -4,12 +4,11 @@
 //! number generation is not timed, and run back to back in one process so
 //! their ratios are comparable on a shared machine.
 
+use std::fmt;
 use std::time::Instant;
 
 use anyhow::Result;
 use envs::{Env, RandomState, VecEnv};
-
-use crate::run::{AgentEnv, Stepped};
 
 /// Results of one `bench env` run, in control steps per second.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -253,218 +252,57 @@ pub fn bench_env(
     })
 }
 
-/// Results of `ctrlbench bench agent`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AgentBench {
-    /// Agent name.
-    pub agent: String,
-    /// Task name.
-    pub task: String,
-    /// libtorch device used.
-    pub device: String,
-    /// Median time of one gradient update (ms), if the agent learns.
-    pub update_ms: Option<Stats>,
-    /// Time of one `act` in training mode (ms): planning for planners.
-    pub act_ms: Stats,
-    /// Time of one environment step of the protocol env (ms), action repeat included.
-    pub env_ms: Stats,
-    /// Env steps per second of the measured training loop (act, env step,
-    /// buffer, updates at the agent's UTD ratio).
-    pub loop_env_steps_per_s: f64,
-    /// Gradient updates per agent step in that loop.
-    pub updates_per_agent_step: f64,
-    /// Env steps per agent step (action repeat).
-    pub action_repeat: u64,
-}
-
-/// Median and spread of repeated timings, in milliseconds.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct Stats {
-    /// Median.
-    pub median: f64,
-    /// 10th percentile.
-    pub p10: f64,
-    /// 90th percentile.
-    pub p90: f64,
-}
-
-impl Stats {
-    /// Summarises samples (ms); `samples` must not be empty.
-    pub fn of(samples: &mut [f64]) -> Stats {
-        samples.sort_by(f64::total_cmp);
-        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Stats {
-            median: at(0.5),
-            p10: at(0.1),
-            p90: at(0.9),
+impl fmt::Display for EnvBench {
+    /// The table `ctrlbench bench env` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self;
+        writeln!(
+            f,
+            "task              {} (n_sub_steps {})",
+            r.task, r.n_sub_steps
+        )?;
+        writeln!(f, "raw mj_step         {:>11.0} steps/s", r.raw_steps_per_s)?;
+        writeln!(
+            f,
+            "env.step            {:>11.0} steps/s   {:.3}x raw mj_step",
+            r.env_steps_per_s,
+            r.env_over_raw()
+        )?;
+        if let Some(ms) = r.reset_ms {
+            writeln!(
+                f,
+                "reset               {ms:>11.3} ms per episode (not in env.step)"
+            )?;
         }
-    }
-}
-
-impl AgentBench {
-    /// Hours per 1M env steps projected from the component medians.
-    pub fn projected_hours_from_parts(&self) -> f64 {
-        let per_agent_step = self.act_ms.median
-            + self.env_ms.median
-            + self.updates_per_agent_step * self.update_ms.map_or(0.0, |u| u.median);
-        1e6 / self.action_repeat as f64 * per_agent_step / 3.6e6
-    }
-
-    /// Hours per 1M env steps at the measured training-loop speed.
-    pub fn projected_hours_from_loop(&self) -> f64 {
-        1e6 / self.loop_env_steps_per_s / 3600.0
-    }
-}
-
-/// What `bench_agent` measures and how much.
-#[derive(Debug, Clone)]
-pub struct AgentBenchOptions {
-    /// Env steps of uniform random data put in the buffer first.
-    pub fill_steps: u64,
-    /// Timed gradient updates.
-    pub updates: usize,
-    /// Timed `act` calls.
-    pub acts: usize,
-    /// Agent steps of the timed training loop.
-    pub loop_steps: usize,
-    /// Env steps per agent step; `None`: the suite's protocol.
-    pub action_repeat: Option<u64>,
-    /// Seed of env, agent and random data.
-    pub seed: u64,
-}
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1e3
-}
-
-/// Measures an agent's update, act and training-loop speed on a task.
-pub fn bench_agent(
-    agent_name: &str,
-    task: &str,
-    agent_config: &serde_yaml::Value,
-    device: agents::DeviceChoice,
-    opts: &AgentBenchOptions,
-) -> Result<AgentBench> {
-    use agents::Mode;
-    let tch_device = device.resolve()?;
-    agents::apply_torch_threads();
-    let mut protocol = envs::protocol_of(task)?;
-    if let Some(k) = opts.action_repeat {
-        protocol = protocol.with_action_repeat(k as usize);
-    }
-    let mut env = AgentEnv::new(envs::protocol_env(task, opts.seed, protocol)?, agent_name);
-    let spec = env.spec().clone();
-    let repeat = env.action_repeat();
-    let mut agent = agents::make(
-        agent_name,
-        &spec,
-        agent_config,
-        tch_device,
-        agents::rng::derive_seed(opts.seed, "agent"),
-    )?;
-    let (obs_dim, act_dim) = (spec.obs_dim(), spec.action_dim());
-    let agent_steps = (opts.fill_steps / repeat) as usize + opts.loop_steps + opts.acts + 2;
-    let mut buffer = agents::ReplayBuffer::new(obs_dim, act_dim, agent_steps * 2 + 16)?;
-    let mut rng = agents::Rng::new(agents::rng::derive_seed(opts.seed, "bench"));
-    let mut episode = 0u64;
-    let mut reset = |env: &mut AgentEnv, buffer: &mut agents::ReplayBuffer| -> Result<()> {
-        env.reset_recorded(opts.seed + episode, buffer)?;
-        episode += 1;
-        Ok(())
-    };
-    // One environment step with `action`, recorded in the buffer: whether
-    // the episode ended, and the time of the step alone.
-    let step = |env: &mut AgentEnv,
-                buffer: &mut agents::ReplayBuffer,
-                action: &[f32]|
-     -> Result<(bool, f64)> {
-        let t0 = Instant::now();
-        let stepped = env.step(action)?;
-        let env_ms = ms(t0);
-        match stepped {
-            Stepped::Moved(t) => {
-                env.record(action, &t, buffer)?;
-                Ok((t.done(), env_ms))
-            }
-            Stepped::Diverged(_) => Ok((true, env_ms)),
+        if let Some(d) = &r.dm_control {
+            writeln!(
+                f,
+                "dm_control env.step {:>11.0} steps/s   ctrlbench is {:.2}x faster",
+                d.env_step,
+                r.env_steps_per_s / d.env_step
+            )?;
+            writeln!(f, "python mj_step loop {:>11.0} steps/s", d.mj_step)?;
         }
-    };
-
-    // Random data.
-    reset(&mut env, &mut buffer)?;
-    for _ in 0..opts.fill_steps / repeat {
-        let a = rng.uniform_action(act_dim);
-        if step(&mut env, &mut buffer, &a)?.0 {
-            reset(&mut env, &mut buffer)?;
-        }
+        writeln!(
+            f,
+            "VecEnv {}x1 thread   {:>11.0} steps/s",
+            r.envs, r.vec1_steps_per_s
+        )?;
+        writeln!(
+            f,
+            "VecEnv {}x{} threads  {:>11.0} steps/s   {:.3}x one thread",
+            r.envs,
+            r.threads,
+            r.vec_steps_per_s,
+            r.threads_speedup()
+        )?;
+        writeln!(
+            f,
+            "machine limit       {:>11.0} steps/s   {:.3}x: {} independent raw loops on {} threads",
+            r.raw_parallel_steps_per_s,
+            r.raw_parallel_steps_per_s / r.raw_steps_per_s,
+            r.threads,
+            r.threads
+        )
     }
-
-    // Updates (two untimed warm-ups).
-    let learns = agent.train_step(&buffer)?;
-    let update_ms = if learns {
-        agent.train_step(&buffer)?;
-        let bar = indicatif::ProgressBar::new(opts.updates as u64).with_message("updates");
-        let mut t = Vec::with_capacity(opts.updates);
-        for _ in 0..opts.updates {
-            let t0 = Instant::now();
-            agent.train_step(&buffer)?;
-            t.push(ms(t0));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        Some(Stats::of(&mut t))
-    } else {
-        None
-    };
-
-    // Acting (training mode), on the states it visits.
-    agent.begin_episode(Mode::Explore);
-    let _ = agent.act(env.obs(), Mode::Explore)?;
-    let mut act_t = Vec::with_capacity(opts.acts);
-    let mut env_t = Vec::with_capacity(opts.acts);
-    for _ in 0..opts.acts {
-        let t0 = Instant::now();
-        let a = agent.act(env.obs(), Mode::Explore)?;
-        act_t.push(ms(t0));
-        let (done, e) = step(&mut env, &mut buffer, &a)?;
-        env_t.push(e);
-        if done {
-            reset(&mut env, &mut buffer)?;
-            agent.begin_episode(Mode::Explore);
-        }
-    }
-
-    // The training loop at the agent's UTD ratio.
-    let utd = if learns {
-        agent.updates_per_agent_step()
-    } else {
-        0.0
-    };
-    let mut owed = 0.0f64;
-    let t0 = Instant::now();
-    for _ in 0..opts.loop_steps {
-        let a = agent.act(env.obs(), Mode::Explore)?;
-        let (done, _) = step(&mut env, &mut buffer, &a)?;
-        owed += utd;
-        while owed >= 1.0 {
-            agent.train_step(&buffer)?;
-            owed -= 1.0;
-        }
-        if done {
-            reset(&mut env, &mut buffer)?;
-            agent.begin_episode(Mode::Explore);
-        }
-    }
-    let loop_s = t0.elapsed().as_secs_f64().max(1e-9);
-    Ok(AgentBench {
-        agent: agent_name.to_string(),
-        task: spec.name.clone(),
-        device: format!("{tch_device:?}").to_lowercase(),
-        update_ms,
-        act_ms: Stats::of(&mut act_t),
-        env_ms: Stats::of(&mut env_t),
-        loop_env_steps_per_s: (opts.loop_steps as u64 * repeat) as f64 / loop_s,
-        updates_per_agent_step: utd,
-        action_repeat: repeat,
-    })
 }

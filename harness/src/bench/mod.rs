@@ -1,0 +1,10 @@
+//! Benchmarks: `ctrlbench bench env` ([`env`]) and `ctrlbench bench agent`
+//! ([`agent`]). Each measures the things it compares back to back in one
+//! process, so their ratios hold on a shared machine; results print as a
+//! table (`Display`) or as one JSON object (`--json`).
+
+pub mod agent;
+pub mod env;
+
+pub use agent::{AgentBench, AgentBenchOptions, Stats, bench_agent};
+pub use env::{DmControlSpeed, EnvBench, bench_env, dm_control_speed};

@@ -1,0 +1,430 @@
+//! Experiment files: a sweep of agents × tasks × grid variants × seeds,
+//! its named budgets, task suites, the expansion into runs and shards.
+//!
+//! An experiment's run settings patch the defaults and a budget's patch the
+//! experiment's; every run then resolves as a single run does (agent
+//! defaults for the task, then `set:`, the grid variant and `--set`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    Origin, Override, RunConfig, RunSettings, agent_defaults, apply_overrides, configs_dir,
+    is_run_key, line_of, other_agents, resolve, yaml_error, yaml_label,
+};
+
+/// Seeds: a count `n` (seeds 1..=n) or an explicit list.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    /// Seeds 1..=n.
+    Count(u64),
+    /// These seeds.
+    List(Vec<u64>),
+}
+
+impl Seeds {
+    /// The seed list.
+    pub fn list(&self) -> Vec<u64> {
+        match self {
+            Seeds::Count(n) => (1..=*n).collect(),
+            Seeds::List(l) => l.clone(),
+        }
+    }
+}
+
+/// A named budget: replaces the experiment's seeds and any run settings
+/// (`steps`, `eval_every`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Budget {
+    /// Seeds (count or list).
+    #[serde(default)]
+    pub seeds: Option<Seeds>,
+    /// Run settings it sets.
+    #[serde(flatten)]
+    pub run: BTreeMap<String, Value>,
+}
+
+/// Built-in budgets (an experiment's `budgets:` entry of the same name wins).
+/// `paper` is the experiment as written.
+pub fn builtin_budget(name: &str) -> Option<Budget> {
+    let (seeds, run) = match name {
+        "smoke" => (
+            1,
+            "{steps: 4000, eval_every: 2000, eval_episodes: 2, checkpoint_every: 2000}",
+        ),
+        "short" => (3, "{steps: 100000, eval_every: 10000}"),
+        "paper" => return Some(Budget::default()),
+        _ => return None,
+    };
+    Some(Budget {
+        seeds: Some(Seeds::Count(seeds)),
+        run: serde_yaml::from_str(run).ok()?,
+    })
+}
+
+/// An experiment file (`configs/experiments/*.yaml`): a sweep of agents ×
+/// tasks × grid variants × seeds. Its other keys are run settings
+/// ([`RunSettings`]: `steps`, which it must give, `eval_every`, ...).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Experiment {
+    /// Name; results go to `<results>/<name>/`.
+    pub name: String,
+    /// Agents to run.
+    pub agents: Vec<String>,
+    /// Tasks.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// Suites (`configs/suites/<name>.yaml`), expanded after `tasks`.
+    #[serde(default)]
+    pub suites: Vec<String>,
+    /// Seeds (count or list).
+    pub seeds: Seeds,
+    /// Fixed overrides for all runs (`dcwm.latent_dim: 512`).
+    #[serde(default)]
+    pub set: BTreeMap<String, Value>,
+    /// Grid of overrides; each combination is a variant.
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<Value>>,
+    /// Named budgets.
+    #[serde(default)]
+    pub budgets: BTreeMap<String, Budget>,
+    /// Run settings.
+    #[serde(flatten)]
+    pub run: BTreeMap<String, Value>,
+}
+
+/// A task suite file (`configs/suites/*.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Suite name.
+    pub name: String,
+    /// Task names.
+    pub tasks: Vec<String>,
+}
+
+/// A loaded and validated experiment.
+#[derive(Debug, Clone)]
+pub struct LoadedExperiment {
+    /// The file.
+    pub path: PathBuf,
+    /// Its contents.
+    pub experiment: Experiment,
+    /// Canonical tasks, suites expanded, duplicates removed, in order.
+    pub tasks: Vec<String>,
+    /// Each agent's defaults.
+    pub defaults: BTreeMap<String, Value>,
+    text: String,
+}
+
+/// Reads a suite by name (`configs/suites/<name>.yaml`) or path.
+pub fn load_suite(name: &str) -> Result<Suite> {
+    let path = if name.ends_with(".yaml") || name.contains('/') {
+        PathBuf::from(name)
+    } else {
+        configs_dir().join("suites").join(format!("{name}.yaml"))
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading suite '{name}' ({})", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))
+}
+
+/// Reads and validates an experiment file: YAML shape, agents, tasks,
+/// suites, and every `set:`/`grid:` key.
+pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading experiment {}", path.display()))?;
+    let experiment: Experiment = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+    let at = |needle: &str| Origin::File(path.to_path_buf(), line_of(&text, needle));
+    // Its run settings and its budgets' must be run settings of the right type.
+    RunSettings::default().patched(&experiment.run, &at)?;
+    for budget in experiment.budgets.values() {
+        RunSettings::default().patched(&budget.run, &at)?;
+    }
+    if !experiment.run.contains_key("steps") {
+        bail!(
+            "{}: missing key 'steps' (env steps per run)",
+            path.display()
+        );
+    }
+    if experiment.agents.is_empty() {
+        bail!("{}: 'agents' is empty", at("agents"));
+    }
+    let mut defaults = BTreeMap::new();
+    for a in &experiment.agents {
+        agents::registry::find(a).map_err(|e| anyhow!("{}: {e}", at(a)))?;
+        defaults.insert(a.clone(), agent_defaults(a)?);
+    }
+    let mut names: Vec<(String, Origin)> = experiment
+        .tasks
+        .iter()
+        .map(|t| (t.clone(), at(t)))
+        .collect();
+    for s in &experiment.suites {
+        let suite = load_suite(s).map_err(|e| anyhow!("{}: {e:#}", at(s)))?;
+        names.extend(suite.tasks.into_iter().map(|t| (t, at(s))));
+    }
+    let mut tasks: Vec<String> = Vec::new();
+    for (t, origin) in names {
+        let def = envs::find(&t).map_err(|e| anyhow!("{origin}: {e}"))?;
+        if !tasks.iter().any(|x| x == def.name) {
+            tasks.push(def.name.to_string());
+        }
+    }
+    if tasks.is_empty() {
+        bail!("{}: no tasks: give 'tasks' or 'suites'", path.display());
+    }
+    for (key, values) in &experiment.grid {
+        if values.is_empty() {
+            bail!("{}: grid key '{key}' has no values", at(key));
+        }
+    }
+    if experiment.seeds.list().is_empty() {
+        bail!("{}: 'seeds' is empty", at("seeds"));
+    }
+    let loaded = LoadedExperiment {
+        path: path.to_path_buf(),
+        experiment,
+        tasks,
+        defaults,
+        text,
+    };
+    // Check every set/grid key (and value type) against each agent.
+    for agent in &loaded.experiment.agents {
+        let mut overrides = loaded.file_overrides(&loaded.experiment.set);
+        for (k, vs) in &loaded.experiment.grid {
+            overrides.extend(vs.iter().map(|v| Override {
+                key: k.clone(),
+                value: v.clone(),
+                origin: loaded.origin_of(k),
+            }));
+        }
+        let mut cfg = loaded.defaults[agent].clone();
+        let mut run = RunSettings::default();
+        let others = other_agents(agent, &loaded.experiment.agents);
+        apply_overrides(agent, &mut run, &mut cfg, &overrides, &others, false)?;
+    }
+    Ok(loaded)
+}
+
+/// One run of a sweep, fully resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    /// The resolved config.
+    pub config: RunConfig,
+    /// Output directory.
+    pub dir: PathBuf,
+}
+
+impl PlannedRun {
+    /// `task/agent[/variant]/seed-n`.
+    pub fn label(&self) -> String {
+        let c = &self.config;
+        match &c.variant {
+            Some(v) => format!("{}/{}/{v}/seed-{}", c.task, c.agent, c.seed),
+            None => format!("{}/{}/seed-{}", c.task, c.agent, c.seed),
+        }
+    }
+}
+
+/// Output directory of a run: `<results>/<experiment>/<task>/<agent>[/<variant>]/seed-<n>`.
+pub fn run_dir(results: &Path, c: &RunConfig) -> PathBuf {
+    let mut d = results.join(&c.experiment).join(&c.task).join(&c.agent);
+    if let Some(v) = &c.variant {
+        d = d.join(v);
+    }
+    d.join(format!("seed-{}", c.seed))
+}
+
+impl LoadedExperiment {
+    fn origin_of(&self, key: &str) -> Origin {
+        Origin::File(self.path.clone(), line_of(&self.text, key))
+    }
+
+    fn file_overrides(&self, map: &BTreeMap<String, Value>) -> Vec<Override> {
+        map.iter()
+            .map(|(k, v)| Override {
+                key: k.clone(),
+                value: v.clone(),
+                origin: self.origin_of(k),
+            })
+            .collect()
+    }
+
+    /// Expands to runs in a fixed order: task × agent × variant × seed.
+    pub fn expand(
+        &self,
+        budget: Option<&str>,
+        cli: &[Override],
+        results: &Path,
+    ) -> Result<Vec<PlannedRun>> {
+        let e = &self.experiment;
+        let budget = match budget {
+            None => Budget::default(),
+            Some(b) => match e.budgets.get(b).cloned().or_else(|| builtin_budget(b)) {
+                Some(b) => b,
+                None => {
+                    let mut known: Vec<&str> = vec!["smoke", "short", "paper"];
+                    known.extend(e.budgets.keys().map(String::as_str));
+                    known.sort();
+                    known.dedup();
+                    bail!("unknown budget '{b}' (known: {})", known.join(", "));
+                }
+            },
+        };
+        // Run settings: defaults < the experiment's < the budget's.
+        let at = |key: &str| self.origin_of(key);
+        let base = RunSettings::default()
+            .patched(&e.run, &at)?
+            .patched(&budget.run, &at)?;
+        let seeds = budget.seeds.as_ref().unwrap_or(&e.seeds).list();
+        let set = self.file_overrides(&e.set);
+        let mut runs = Vec::new();
+        for task in &self.tasks {
+            for agent in &e.agents {
+                let others = other_agents(agent, &e.agents);
+                // The grid keys that apply to this agent: its own and run-level.
+                let grid: Vec<(&String, &Vec<Value>)> = e
+                    .grid
+                    .iter()
+                    .filter(|(k, _)| {
+                        let first = k.split('.').next().unwrap_or("");
+                        first == agent || is_run_key(first)
+                    })
+                    .collect();
+                for combo in cartesian(&grid.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()) {
+                    let variant_overrides: Vec<Override> = grid
+                        .iter()
+                        .zip(&combo)
+                        .map(|((k, vs), &i)| Override {
+                            key: (*k).clone(),
+                            value: vs[i].clone(),
+                            origin: self.origin_of(k),
+                        })
+                        .collect();
+                    let variant = (!variant_overrides.is_empty()).then(|| {
+                        variant_overrides
+                            .iter()
+                            .map(|o| {
+                                let short = o.key.rsplit('.').next().unwrap_or(&o.key);
+                                format!("{short}={}", yaml_label(&o.value))
+                            })
+                            .collect::<Vec<_>>()
+                            .join(",")
+                            .replace(['/', ' '], "_")
+                    });
+                    let all: Vec<Override> = set
+                        .iter()
+                        .chain(&variant_overrides)
+                        .chain(cli)
+                        .cloned()
+                        .collect();
+                    let defaults = &self.defaults[agent];
+                    let (run, cfg) = resolve(agent, task, defaults, &base, &all, &others, false)?;
+                    for &seed in &seeds {
+                        let config = RunConfig {
+                            experiment: e.name.clone(),
+                            agent: agent.clone(),
+                            task: task.clone(),
+                            seed,
+                            variant: variant.clone(),
+                            run: run.clone(),
+                            agent_config: cfg.clone(),
+                        }
+                        .resolved()
+                        .map_err(|e| anyhow!("{}: {e}", self.origin_of("action_repeat")))?;
+                        let dir = run_dir(results, &config);
+                        runs.push(PlannedRun { config, dir });
+                    }
+                }
+            }
+        }
+        Ok(runs)
+    }
+}
+
+/// All index combinations for dimensions of the given sizes (one empty
+/// combination for no dimensions).
+fn cartesian(sizes: &[usize]) -> Vec<Vec<usize>> {
+    let mut out = vec![vec![]];
+    for &n in sizes {
+        out = out
+            .into_iter()
+            .flat_map(|c| {
+                (0..n).map(move |i| {
+                    let mut c = c.clone();
+                    c.push(i);
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// A shard `i/n` (0 ≤ i < n): runs whose index in the expanded order is ≡ i mod n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard's index, 0-based.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("invalid shard '{s}': expected i/n with 0 <= i < n (e.g. 0/4)");
+        let (i, n) = s.split_once('/').ok_or_else(err)?;
+        let index: usize = i.trim().parse().map_err(|_| err())?;
+        let count: usize = n.trim().parse().map_err(|_| err())?;
+        if count == 0 || index >= count {
+            return Err(err());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Keeps this shard's runs.
+    pub fn select<T>(&self, runs: Vec<T>) -> Vec<T> {
+        runs.into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % self.count == self.index)
+            .map(|(_, r)| r)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_disjoint_and_cover() {
+        let all: Vec<usize> = (0..11).collect();
+        let mut seen = vec![];
+        for i in 0..3 {
+            seen.extend(Shard { index: i, count: 3 }.select(all.clone()));
+        }
+        seen.sort();
+        assert_eq!(seen, all);
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert_eq!(
+            "1/4".parse::<Shard>().unwrap(),
+            Shard { index: 1, count: 4 }
+        );
+    }
+
+    #[test]
+    fn cartesian_product() {
+        assert_eq!(cartesian(&[]), vec![Vec::<usize>::new()]);
+        assert_eq!(cartesian(&[2, 2]).len(), 4);
+    }
+}

@@ -1,0 +1,605 @@
+//! YAML configuration: run settings, agent defaults, `--set` overrides and
+//! experiment files (sweeps with grids and named budgets).
+//!
+//! Precedence, lowest first: agent defaults (`configs/agents/<agent>.yaml`) and
+//! run defaults < experiment fields < budget < experiment `set:` < `grid:`
+//! variant < `--set` on the command line. Keys are dotted paths: a run setting
+//! (`steps`, `eval_every`, ...) or `<agent>.<key>` for an agent's config (in
+//! `train`, a bare agent key works too). Unknown keys and wrong types are
+//! errors naming the file, line and key.
+
+mod experiment;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+
+/// Settings of one run besides the agent's own config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Environment steps to train for (including action repeat).
+    pub steps: u64,
+    /// Evaluate every this many env steps (also at step 0 and at the end).
+    pub eval_every: u64,
+    /// Episodes per evaluation.
+    pub eval_episodes: usize,
+    /// Env steps of uniform random actions before the agent acts.
+    pub seed_steps: u64,
+    /// Checkpoint (for resume) at the first episode end after this many env
+    /// steps since the last checkpoint.
+    pub checkpoint_every: u64,
+    /// Replay capacity in transitions; default: the whole run.
+    pub buffer_capacity: Option<usize>,
+    /// Environment steps per agent step; default: the suite's protocol (DMC
+    /// 2). Episodes keep the suite's raw length (DMC: 1000 env steps). A
+    /// run's `config.yaml` records the value it ran with.
+    #[serde(default)]
+    pub action_repeat: Option<u64>,
+}
+
+/// Names of the run-level keys: the fields of [`RunSettings`], in order.
+pub fn run_keys() -> Vec<String> {
+    match serde_yaml::to_value(RunSettings::default()) {
+        Ok(Value::Mapping(m)) => m
+            .keys()
+            .filter_map(|k| k.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `key` names a run setting.
+pub fn is_run_key(key: &str) -> bool {
+    run_keys().iter().any(|k| k == key)
+}
+
+impl RunSettings {
+    /// These settings with the run keys of `patch` (an experiment's or a
+    /// budget's) replacing theirs; `origin` names where a key came from.
+    pub fn patched(
+        &self,
+        patch: &BTreeMap<String, Value>,
+        origin: &dyn Fn(&str) -> Origin,
+    ) -> Result<Self> {
+        let mut v = serde_yaml::to_value(self)?;
+        for (key, value) in patch {
+            if !is_run_key(key) {
+                bail!(
+                    "{}: unknown key '{key}' (run settings: {})",
+                    origin(key),
+                    run_keys().join(", ")
+                );
+            }
+            v[key.as_str()] = value.clone();
+            serde_yaml::from_value::<RunSettings>(v.clone())
+                .map_err(|e| anyhow!("{}: {key}: {e}", origin(key)))?;
+        }
+        Ok(serde_yaml::from_value(v)?)
+    }
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            steps: 100_000,
+            eval_every: 10_000,
+            eval_episodes: 10,
+            seed_steps: 0,
+            checkpoint_every: 50_000,
+            buffer_capacity: None,
+            action_repeat: None,
+        }
+    }
+}
+
+/// The full resolved configuration of one run (written as `config.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Experiment name (`train` for single runs).
+    pub experiment: String,
+    /// Agent name.
+    pub agent: String,
+    /// Canonical task name.
+    pub task: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Grid variant (`latent_dim=128`), if any.
+    pub variant: Option<String>,
+    /// Run settings.
+    pub run: RunSettings,
+    /// The agent's resolved config.
+    pub agent_config: Value,
+}
+
+impl RunConfig {
+    /// The config with the suite's defaults filled in (the action repeat),
+    /// as a run records it. Errors on an unknown task or a repeat of 0.
+    pub fn resolved(mut self) -> Result<Self> {
+        let protocol = self.protocol()?;
+        self.run.action_repeat = Some(protocol.action_repeat as u64);
+        Ok(self)
+    }
+
+    /// The task's benchmark protocol with this run's action repeat.
+    pub fn protocol(&self) -> Result<envs::Protocol> {
+        let suite = envs::protocol_of(&self.task)?;
+        match self.run.action_repeat {
+            None => Ok(suite),
+            Some(0) => bail!("action_repeat must be at least 1"),
+            Some(k) => Ok(suite.with_action_repeat(k as usize)),
+        }
+    }
+
+    /// Whether `self` and `other` describe the same run once their suite
+    /// defaults are filled in (a config.yaml written before the action
+    /// repeat was recorded ran with the suite's).
+    pub fn same_run(&self, other: &RunConfig) -> bool {
+        match (self.clone().resolved(), other.clone().resolved()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self == other,
+        }
+    }
+}
+
+/// Where an override came from (for error messages).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// `--set` on the command line.
+    CommandLine,
+    /// A key in a file, at a line.
+    File(PathBuf, usize),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::CommandLine => f.write_str("--set"),
+            Origin::File(p, line) => write!(f, "{}:{line}", p.display()),
+        }
+    }
+}
+
+/// One `key=value` override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// Dotted key.
+    pub key: String,
+    /// YAML value.
+    pub value: Value,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl Override {
+    /// Parses `key=value` (value as YAML: `3`, `0.5`, `[8, 4]`, `true`, `abc`).
+    pub fn parse_cli(s: &str) -> Result<Self> {
+        let (key, value) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {s}: expected key=value"))?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            bail!("--set {s}: empty key");
+        }
+        let value: Value = serde_yaml::from_str(value)
+            .with_context(|| format!("--set {s}: the value is not valid YAML"))?;
+        Ok(Override {
+            key: key.to_string(),
+            value,
+            origin: Origin::CommandLine,
+        })
+    }
+}
+
+/// The configs directory (`<project>/configs`).
+pub fn configs_dir() -> PathBuf {
+    crate::project_dir().join("configs")
+}
+
+/// Formats a serde_yaml error as `file:line: message`.
+fn yaml_error(path: &Path, e: &serde_yaml::Error) -> anyhow::Error {
+    match e.location() {
+        Some(l) => anyhow!("{}:{}: {e}", path.display(), l.line()),
+        None => anyhow!("{}: {e}", path.display()),
+    }
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text` (for
+/// errors about values that serde already accepted), else 1.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
+/// An agent's defaults, read from `configs/agents/<agent>.yaml` (for an
+/// agent registered from another crate, when the project has no such file:
+/// the defaults it registered) and checked against the agent's typed config.
+pub fn agent_defaults(agent: &str) -> Result<Value> {
+    let entry = agents::registry::find(agent)?;
+    let path = configs_dir().join("agents").join(format!("{agent}.yaml"));
+    let text = match (std::fs::read_to_string(&path), entry.defaults) {
+        (Ok(text), _) => text,
+        (Err(_), Some(builtin)) => builtin.to_string(),
+        (Err(e), None) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "reading the defaults of agent '{agent}': {}",
+                path.display()
+            )));
+        }
+    };
+    (entry.check_yaml)(&text).map_err(|e| yaml_error(&path, &e))?;
+    let v: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
+    Ok(match v {
+        Value::Null => Value::Mapping(Default::default()),
+        v => v,
+    })
+}
+
+/// An agent's defaults for one task: `configs/agents/<agent>.yaml` with the
+/// task's entry of `configs/agents/<agent>.tasks.yaml` (when that file
+/// exists) merged on top. Experiment and command-line overrides apply after.
+pub fn agent_task_defaults(agent: &str, defaults: &Value, task: &str) -> Result<Value> {
+    let path = configs_dir()
+        .join("agents")
+        .join(format!("{agent}.tasks.yaml"));
+    let mut cfg = defaults.clone();
+    if !path.exists() {
+        return Ok(cfg);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let tasks: BTreeMap<String, serde_yaml::Mapping> =
+        serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
+    if let Some(entry) = tasks.get(task) {
+        let (Value::Mapping(base), at) = (&mut cfg, line_of(&text, task)) else {
+            bail!(
+                "{}: the defaults of '{agent}' are not a mapping",
+                path.display()
+            );
+        };
+        for (k, v) in entry {
+            let key = k.as_str().unwrap_or_default();
+            match base.get(k) {
+                Some(old) if same_kind(old, v) => {
+                    base.insert(k.clone(), v.clone());
+                }
+                Some(old) => bail!(
+                    "{}:{at}: {task}.{key} should be {}, got {}",
+                    path.display(),
+                    kind(old),
+                    kind(v)
+                ),
+                None => bail!(
+                    "{}:{at}: {task}: '{key}' is not a setting of agent '{agent}'",
+                    path.display()
+                ),
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Whether `new` may replace `old` (same YAML kind; integers where floats are).
+fn same_kind(old: &Value, new: &Value) -> bool {
+    match (old, new) {
+        (Value::Null, _) | (_, Value::Null) => true,
+        (Value::Bool(_), Value::Bool(_)) | (Value::String(_), Value::String(_)) => true,
+        (Value::Number(a), Value::Number(b)) => a.is_f64() || !b.is_f64(),
+        (Value::Sequence(_), Value::Sequence(_)) | (Value::Mapping(_), Value::Mapping(_)) => true,
+        _ => false,
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Sets `path` in an agent config that must already have it (from defaults).
+fn set_agent_key(agent: &str, config: &mut Value, path: &[&str], o: &Override) -> Result<()> {
+    let mut node = config;
+    for (i, part) in path.iter().enumerate() {
+        let known: Vec<String> = node
+            .as_mapping()
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(child) = node.get_mut(*part) else {
+            bail!(
+                "{}: unknown key '{}' for agent '{agent}' (known keys: {})",
+                o.origin,
+                o.key,
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        if i + 1 == path.len() {
+            if !same_kind(child, &o.value) {
+                bail!(
+                    "{}: key '{}' must be {} like its default, got {}",
+                    o.origin,
+                    o.key,
+                    kind(child),
+                    kind(&o.value)
+                );
+            }
+            *child = o.value.clone();
+            return Ok(());
+        }
+        node = child;
+    }
+    Ok(())
+}
+
+/// Applies overrides to one run: run-level keys to `run`, `<agent>.key` (or
+/// a bare key of this agent when `bare_agent_keys`) to `agent_config`; keys of
+/// other agents in `other_agents` are skipped.
+pub fn apply_overrides(
+    agent: &str,
+    run: &mut RunSettings,
+    agent_config: &mut Value,
+    overrides: &[Override],
+    other_agents: &[String],
+    bare_agent_keys: bool,
+) -> Result<()> {
+    for o in overrides {
+        let parts: Vec<&str> = o.key.split('.').collect();
+        if parts[0] == agent && parts.len() > 1 {
+            set_agent_key(agent, agent_config, &parts[1..], o)?;
+        } else if is_run_key(parts[0]) {
+            if parts.len() > 1 {
+                bail!(
+                    "{}: '{}': run setting '{}' has no sub-keys",
+                    o.origin,
+                    o.key,
+                    parts[0]
+                );
+            }
+            let mut v = serde_yaml::to_value(&*run)?;
+            v[parts[0]] = o.value.clone();
+            *run = serde_yaml::from_value(v)
+                .map_err(|e| anyhow!("{}: {}={}: {e}", o.origin, o.key, yaml_label(&o.value)))?;
+        } else if other_agents.iter().any(|a| a == parts[0]) && parts.len() > 1 {
+            continue;
+        } else if bare_agent_keys && agent_config.get(parts[0]).is_some() {
+            set_agent_key(agent, agent_config, &parts, o)?;
+        } else {
+            bail!(
+                "{}: unknown key '{}': use a run setting ({}) or <agent>.<key> (agents: {})",
+                o.origin,
+                o.key,
+                run_keys().join(", "),
+                agents::registry::names().join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A compact label for a YAML value (variant names, messages).
+pub fn yaml_label(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Sequence(s) => s.iter().map(yaml_label).collect::<Vec<_>>().join("-"),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .replace('\n', " "),
+    }
+}
+
+/// The agents of the registry other than `agent`, plus `more` (their keys
+/// in shared overrides are skipped for `agent`).
+fn other_agents(agent: &str, more: &[String]) -> Vec<String> {
+    let mut others: Vec<String> = agents::registry::names()
+        .into_iter()
+        .map(String::from)
+        .chain(more.iter().cloned())
+        .filter(|a| a != agent)
+        .collect();
+    others.dedup();
+    others
+}
+
+/// Resolves one run's settings and agent config: the agent's defaults for
+/// the task, `base` run settings, then `overrides` in order. `bare_keys`
+/// lets a bare key name an agent setting (the command line of `train`).
+fn resolve(
+    agent: &str,
+    task: &str,
+    defaults: &Value,
+    base: &RunSettings,
+    overrides: &[Override],
+    others: &[String],
+    bare_keys: bool,
+) -> Result<(RunSettings, Value)> {
+    let mut run = base.clone();
+    let mut cfg = agent_task_defaults(agent, defaults, task)?;
+    apply_overrides(agent, &mut run, &mut cfg, overrides, others, bare_keys)?;
+    Ok((run, cfg))
+}
+
+/// The configuration of a single run (`train`, `bench agent`): the agent's
+/// defaults for the task, the default run settings with `steps`, then the
+/// command line's `--set` overrides (bare agent keys allowed).
+pub fn single_run(
+    agent: &str,
+    task: &str,
+    seed: u64,
+    steps: u64,
+    overrides: &[Override],
+) -> Result<RunConfig> {
+    let task = envs::find(task)?.name.to_string();
+    let base = RunSettings {
+        steps,
+        ..RunSettings::default()
+    };
+    let others = other_agents(agent, &[]);
+    let defaults = agent_defaults(agent)?;
+    let (run, agent_config) = resolve(agent, &task, &defaults, &base, overrides, &others, true)?;
+    RunConfig {
+        experiment: "train".into(),
+        agent: agent.to_string(),
+        task,
+        seed,
+        variant: None,
+        run,
+        agent_config,
+    }
+    .resolved()
+}
+
+pub use experiment::{
+    Budget, Experiment, LoadedExperiment, PlannedRun, Seeds, Shard, Suite, builtin_budget,
+    load_experiment, load_suite, run_dir,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_task_agent_settings_name_real_tasks_and_settings() {
+        for entry in agents::registry::all() {
+            let path = configs_dir()
+                .join("agents")
+                .join(format!("{}.tasks.yaml", entry.name));
+            if !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let tasks: BTreeMap<String, Value> = serde_yaml::from_str(&text).unwrap();
+            assert!(!tasks.is_empty());
+            let defaults = agent_defaults(entry.name).unwrap();
+            for task in tasks.keys() {
+                let def = envs::find(task).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(def.name, task, "use the registered name");
+                let cfg = agent_task_defaults(entry.name, &defaults, task).unwrap();
+                (entry.check_yaml)(&serde_yaml::to_string(&cfg).unwrap()).unwrap();
+            }
+        }
+        // The DCWM settings reach the resolved config.
+        let d = agent_defaults("dcwm").unwrap();
+        let dog = agent_task_defaults("dcwm", &d, "dog-run").unwrap();
+        assert_eq!(dog["latent_dim"], Value::from(1024));
+        assert_eq!(dog["nstep"], Value::from(3));
+        let walker = agent_task_defaults("dcwm", &d, "walker-walk").unwrap();
+        assert_eq!(walker["latent_dim"], Value::from(512));
+    }
+
+    #[test]
+    fn cli_overrides_parse_yaml_values() {
+        let o = Override::parse_cli("dcwm.fsq_levels=[8, 4]").unwrap();
+        assert_eq!(o.key, "dcwm.fsq_levels");
+        assert!(o.value.is_sequence());
+        assert!(Override::parse_cli("steps").is_err());
+        assert!(Override::parse_cli("a..b=1").is_err());
+    }
+
+    #[test]
+    fn run_keys_and_types_are_checked() {
+        let mut run = RunSettings::default();
+        let mut cfg: Value = serde_yaml::from_str("batch_size: 32").unwrap();
+        let set = |s: &str| vec![Override::parse_cli(s).unwrap()];
+        apply_overrides("random", &mut run, &mut cfg, &set("steps=500"), &[], true).unwrap();
+        assert_eq!(run.steps, 500);
+        apply_overrides(
+            "random",
+            &mut run,
+            &mut cfg,
+            &set("batch_size=8"),
+            &[],
+            true,
+        )
+        .unwrap();
+        assert_eq!(cfg["batch_size"], Value::from(8));
+        let e = apply_overrides("random", &mut run, &mut cfg, &set("steps=abc"), &[], true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("steps=abc"), "{e}");
+        let e = apply_overrides(
+            "random",
+            &mut run,
+            &mut cfg,
+            &set("random.batch_size=x"),
+            &[],
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("must be an integer"), "{e}");
+        let e = apply_overrides("random", &mut run, &mut cfg, &set("bogus=1"), &[], true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key 'bogus'"), "{e}");
+    }
+
+    #[test]
+    fn run_keys_are_the_fields_of_the_run_settings() {
+        let keys = run_keys();
+        assert_eq!(keys.first().map(String::as_str), Some("steps"));
+        assert!(keys.iter().any(|k| k == "action_repeat"), "{keys:?}");
+        let patch: BTreeMap<String, Value> =
+            serde_yaml::from_str("{eval_every: 5, action_repeat: 8}").unwrap();
+        let at = |k: &str| Origin::File("x.yaml".into(), k.len());
+        let run = RunSettings::default().patched(&patch, &at).unwrap();
+        assert_eq!((run.eval_every, run.action_repeat), (5, Some(8)));
+        let bad: BTreeMap<String, Value> = serde_yaml::from_str("{steps: many}").unwrap();
+        let e = RunSettings::default()
+            .patched(&bad, &at)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("x.yaml:5: steps:"), "{e}");
+    }
+
+    #[test]
+    fn agent_defaults_in_yaml_equal_the_rust_defaults() {
+        // configs/agents/*.yaml is the truth; the typed configs' `Default`
+        // must say the same, key for key (a key the YAML lacks could not be
+        // overridden).
+        fn keys(v: &Value) -> Vec<String> {
+            let mut k: Vec<String> = v
+                .as_mapping()
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            k.sort();
+            k
+        }
+        let sac_yaml = agent_defaults("sac").unwrap();
+        let sac: agents::sac::SacConfig = serde_yaml::from_value(sac_yaml.clone()).unwrap();
+        assert_eq!(sac, agents::sac::SacConfig::default());
+        let sac_rust = serde_yaml::to_value(agents::sac::SacConfig::default()).unwrap();
+        assert_eq!(keys(&sac_yaml), keys(&sac_rust), "sac.yaml keys");
+        let dcwm_yaml = agent_defaults("dcwm").unwrap();
+        let dcwm: agents::dcwm::DcwmConfig = serde_yaml::from_value(dcwm_yaml.clone()).unwrap();
+        assert_eq!(dcwm, agents::dcwm::DcwmConfig::default());
+        let dcwm_rust = serde_yaml::to_value(agents::dcwm::DcwmConfig::default()).unwrap();
+        assert_eq!(keys(&dcwm_yaml), keys(&dcwm_rust), "dcwm.yaml keys");
+    }
+}
