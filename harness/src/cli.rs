@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use agents::DeviceChoice;
 use clap::{Args, Parser, Subcommand};
 
 /// ctrlbench: sample-efficient continuous-control RL benchmarks on MuJoCo.
@@ -136,32 +137,41 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: DeviceChoice,
 }
 
-/// Arguments of `ctrlbench sweep`.
+/// What a sweep runs and where its results go: shared by `sweep` and
+/// `slurm` (which forwards them to each array task).
 #[derive(Debug, Args)]
-pub struct SweepArgs {
+pub struct SweepSpec {
     /// Experiment file (configs/experiments/*.yaml).
     pub experiment: PathBuf,
     /// Named budget: smoke, short, paper, or one defined in the file.
     #[arg(long)]
     pub budget: Option<String>,
-    /// Runs at a time.
+    /// Runs at a time (within each array task for `slurm`).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Run only slice i of n (0 <= i < n).
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
-    /// auto (CUDA when available), cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
     /// Results root; runs go to <results>/<experiment>/<task>/<agent>[/<variant>]/seed-<n>.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
     /// Override a setting for all runs (`steps=2000`, `random.batch_size=64`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+/// Arguments of `ctrlbench sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The experiment, budget, jobs, results and overrides.
+    #[command(flatten)]
+    pub spec: SweepSpec,
+    /// Run only slice i of n (0 <= i < n).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
     /// Only list the runs (this shard's, in order) and whether they are complete.
     #[arg(long)]
     pub dry_run: bool,
@@ -177,35 +187,25 @@ pub struct EvaluateArgs {
     pub episodes: Option<usize>,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: DeviceChoice,
 }
 
 /// Arguments of `ctrlbench slurm`.
 #[derive(Debug, Args)]
 pub struct SlurmArgs {
-    /// Experiment file.
-    pub experiment: PathBuf,
+    /// The experiment, budget, jobs, results (made absolute in the script)
+    /// and overrides, forwarded to each array task.
+    #[command(flatten)]
+    pub spec: SweepSpec,
     /// Script to write.
     #[arg(long)]
     pub out: PathBuf,
     /// Array tasks (shards); capped at the number of runs.
     #[arg(long, default_value_t = 1)]
     pub shards: usize,
-    /// Named budget forwarded to each shard.
-    #[arg(long)]
-    pub budget: Option<String>,
-    /// Runs at a time within each array task.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
     /// Device of each array task (not cpu: a GPU is requested).
     #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// Results root (made absolute in the script).
-    #[arg(long, default_value = "results")]
-    pub results: PathBuf,
-    /// Overrides forwarded to each shard.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    pub device: DeviceChoice,
     /// Wall-clock limit per array task.
     #[arg(long, default_value = "48:00:00")]
     pub time: String,
@@ -293,7 +293,7 @@ pub struct BenchAgentArgs {
     pub task: String,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: DeviceChoice,
     /// Override an agent setting (`batch_size=256` or `dcwm.batch_size=256`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,

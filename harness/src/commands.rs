@@ -138,7 +138,7 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
 }
 
 fn bench_agent(a: &BenchAgentArgs) -> Result<()> {
-    let device = parse_device(&a.device)?;
+    let device = a.device;
     let run = crate::config::single_run(&a.agent, &a.task, a.seed, 0, &parse_overrides(&a.set)?)?;
     let (task, config) = (&run.task, &run.agent_config);
     let opts = crate::bench::AgentBenchOptions {
@@ -172,10 +172,6 @@ fn parse_overrides(set: &[String]) -> Result<Vec<crate::config::Override>> {
         .collect()
 }
 
-fn parse_device(d: &str) -> Result<agents::DeviceChoice> {
-    Ok(d.parse::<agents::DeviceChoice>()?)
-}
-
 /// A progress bar for one run (hidden when stderr is not a terminal).
 fn run_bar(total: u64, label: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
@@ -190,7 +186,7 @@ fn run_bar(total: u64, label: &str) -> indicatif::ProgressBar {
 }
 
 fn train(a: &TrainArgs) -> Result<()> {
-    let device = parse_device(&a.device)?;
+    let device = a.device;
     let overrides = parse_overrides(&a.set)?;
     let config = crate::config::single_run(&a.agent, &a.task, a.seed, a.steps, &overrides)?;
     let dir = a
@@ -224,7 +220,7 @@ fn train(a: &TrainArgs) -> Result<()> {
 }
 
 fn evaluate(a: &EvaluateArgs) -> Result<()> {
-    let device = parse_device(&a.device)?;
+    let device = a.device;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {pos} agent steps [{elapsed_precise}]")
@@ -263,37 +259,27 @@ fn evaluate(a: &EvaluateArgs) -> Result<()> {
 }
 
 fn sweep_options(
-    budget: &Option<String>,
-    jobs: usize,
+    spec: &crate::cli::SweepSpec,
     shard: Option<&str>,
-    device: &str,
-    results: &std::path::Path,
-    set: &[String],
+    device: agents::DeviceChoice,
 ) -> Result<crate::sweep::SweepOptions> {
     let shard = shard
         .map(|s| s.parse::<crate::config::Shard>())
         .transpose()
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(crate::sweep::SweepOptions {
-        budget: budget.clone(),
-        jobs,
+        budget: spec.budget.clone(),
+        jobs: spec.jobs,
         shard,
-        device: parse_device(device)?,
-        results: results.to_path_buf(),
-        overrides: parse_overrides(set)?,
+        device,
+        results: spec.results.clone(),
+        overrides: parse_overrides(&spec.set)?,
     })
 }
 
 fn sweep(a: &SweepArgs) -> Result<()> {
-    let opts = sweep_options(
-        &a.budget,
-        a.jobs,
-        a.shard.as_deref(),
-        &a.device,
-        &a.results,
-        &a.set,
-    )?;
-    let exp = crate::config::load_experiment(&a.experiment)?;
+    let opts = sweep_options(&a.spec, a.shard.as_deref(), a.device)?;
+    let exp = crate::config::load_experiment(&a.spec.experiment)?;
     if a.dry_run {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -316,8 +302,8 @@ fn sweep(a: &SweepArgs) -> Result<()> {
 }
 
 fn slurm(a: &SlurmArgs) -> Result<()> {
-    let sweep = sweep_options(&a.budget, a.jobs, None, &a.device, &a.results, &a.set)?;
-    let exp = crate::config::load_experiment(&a.experiment)?;
+    let sweep = sweep_options(&a.spec, None, a.device)?;
+    let exp = crate::config::load_experiment(&a.spec.experiment)?;
     let opts = crate::sweep::SlurmOptions {
         shards: a.shards,
         sweep,
@@ -327,7 +313,7 @@ fn slurm(a: &SlurmArgs) -> Result<()> {
     };
     let script = crate::sweep::slurm_script(&exp, &opts)?;
     // Slurm needs the --output directory to exist at submission.
-    let log_dir = a.results.join(&exp.experiment.name);
+    let log_dir = a.spec.results.join(&exp.experiment.name);
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     std::fs::write(&a.out, script).with_context(|| format!("writing {}", a.out.display()))?;
     println!(

@@ -129,6 +129,9 @@ pub fn main_with(extra: &[agents::AgentEntry]) -> std::process::ExitCode {
         config.set_logto_file(false);
         mujoco_rs::wrappers::mj_logging::set_log_config(config);
     }
+    // Each distinct MuJoCo warning once per process (a model's deprecation
+    // warning would otherwise repeat for every environment built).
+    envs::mujoco_log::print_warnings_once();
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("CTRLBENCH_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(if cli.verbose { "debug" } else { "info" })

@@ -59,6 +59,7 @@ use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, TorchStream, derive_seed};
 use actor_critic::{ActorCritic, pi, sample_members};
 use planner::{LatentModel, PlanNoise};
+use update::UpdateNoise;
 use world_model::{WorldModel, WorldModelLosses, WorldModelNets};
 
 /// Counters and generators: what a checkpoint needs besides the tensors.
@@ -308,14 +309,25 @@ impl Dcwm {
     }
 
     /// One update of world model, critic and (every `actor_update_freq`)
-    /// actor on a slice batch.
+    /// actor on a slice batch, with noise from the agent's own streams.
     pub fn update_on(&mut self, batch: &SliceBatch) -> WorldModelLosses {
+        let b = (batch.reward.len() / batch.horizon) as i64;
+        let noise = self.draw_update_noise(b, self.actor_due());
+        self.update_with(batch, noise)
+    }
+
+    /// Whether the next critic update is followed by an actor update.
+    fn actor_due(&self) -> bool {
+        (self.state.critic_updates + 1).is_multiple_of(self.cfg.actor_update_freq as u64)
+    }
+
+    /// [`Dcwm::update_on`] with the update's random numbers given (tests
+    /// replace them; [`Dcwm::draw_update_noise`] draws the agent's own).
+    fn update_with(&mut self, batch: &SliceBatch, noise: UpdateNoise) -> WorldModelLosses {
         self.plan_nets = None;
         let kind = self.wm.compute_kind();
         let s = self.slice_tensors(batch);
-        let actor_due =
-            (self.state.critic_updates + 1).is_multiple_of(self.cfg.actor_update_freq as u64);
-        let noise = self.draw_update_noise(s.batch, actor_due);
+        let actor_due = self.actor_due();
 
         // World model: one step on the slice.
         let gumbel = noise.gumbel.as_ref();

@@ -284,3 +284,42 @@ fn ablation_variants_build_and_update() {
         );
     }
 }
+
+#[test]
+fn an_update_is_a_function_of_its_batch_and_its_noise() {
+    // Two agents with the same parameters but different random streams give
+    // the same update when handed the same noise, and another update when
+    // the smoothing noise is replaced.
+    let buf = filled_buffer(5, 2, 3, 30);
+    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-noise-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    a.save(&dir).unwrap();
+    let fresh = |seed| {
+        let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, seed).unwrap();
+        b.load(&dir).unwrap();
+        b
+    };
+    let (mut b, mut c) = (fresh(7), fresh(8));
+    std::fs::remove_dir_all(dir).ok();
+    let batch = a.sample(&buf).unwrap();
+    let rows = (batch.reward.len() / batch.horizon) as i64;
+    let noise = a.draw_update_noise(rows, a.actor_due());
+    let copy = |n: &update::UpdateNoise| update::UpdateNoise {
+        gumbel: n.gumbel.as_ref().map(Tensor::copy),
+        smoothing: n.smoothing.copy(),
+        target_critics: n.target_critics.clone(),
+        actor_critics: n.actor_critics.clone(),
+    };
+    let zero_smoothing = update::UpdateNoise {
+        smoothing: noise.smoothing.zeros_like(),
+        ..copy(&noise)
+    };
+    b.update_with(&batch, copy(&noise));
+    a.update_with(&batch, noise);
+    c.update_with(&batch, zero_smoothing);
+    assert_eq!(a.state.world_model_loss, b.state.world_model_loss);
+    assert_eq!(a.state.critic_loss, b.state.critic_loss);
+    assert_eq!(a.state.world_model_loss, c.state.world_model_loss);
+    assert_ne!(a.state.critic_loss, c.state.critic_loss);
+}

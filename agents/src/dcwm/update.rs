@@ -6,10 +6,10 @@
 //! random numbers. It draws, in this order, the Gumbel noise and the
 //! smoothing noise from the agent's
 //! [`TorchStream`](crate::rng::TorchStream), then the sampled critics from
-//! its `sample_rng`: the order and shapes in which the update drew them
-//! before they were gathered here. Nothing else in an update draws from
-//! libtorch's generator or from those streams, so drawing first changes no
-//! number. The other helpers are deterministic.
+//! its `sample_rng`. Nothing else in an update draws from libtorch's
+//! generator or from those streams, so the update is a function of its
+//! batch, its noise and the agent's parameters; tests give their own noise.
+//! The other helpers are deterministic.
 
 use tch::{Kind, Tensor};
 
@@ -50,11 +50,9 @@ pub(super) struct SliceTensors {
 }
 
 impl Dcwm {
-    /// Draws the noise of one update on `b` slices ([`UpdateNoise`]), in the
-    /// order the update once drew it in place: the Gumbel noise, the
-    /// smoothing noise, the target critics, then (when `actor_due`) the
-    /// actor's critics. Nothing in the update draws from libtorch's
-    /// generator, so drawing before it changes no number.
+    /// Draws the noise of one update on `b` slices ([`UpdateNoise`]): the
+    /// Gumbel noise, the smoothing noise, the target critics, then (when
+    /// `actor_due`) the actor's critics.
     pub(super) fn draw_update_noise(&mut self, b: i64, actor_due: bool) -> UpdateNoise {
         let device = self.device;
         let gumbel = self.wm.gumbel_shape(b).map(|s| {

@@ -19,11 +19,11 @@ pub struct AgentBench {
     /// libtorch device used.
     pub device: String,
     /// Median time of one gradient update (ms), if the agent learns.
-    pub update_ms: Option<Stats>,
+    pub update_ms: Option<Timings>,
     /// Time of one `act` in training mode (ms): planning for planners.
-    pub act_ms: Stats,
+    pub act_ms: Timings,
     /// Time of one environment step of the protocol env (ms), action repeat included.
-    pub env_ms: Stats,
+    pub env_ms: Timings,
     /// Env steps per second of the measured training loop (act, env step,
     /// buffer, updates at the agent's UTD ratio).
     pub loop_env_steps_per_s: f64,
@@ -35,7 +35,7 @@ pub struct AgentBench {
 
 /// Median and spread of repeated timings, in milliseconds.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct Stats {
+pub struct Timings {
     /// Median.
     pub median: f64,
     /// 10th percentile.
@@ -44,12 +44,12 @@ pub struct Stats {
     pub p90: f64,
 }
 
-impl Stats {
+impl Timings {
     /// Summarises samples (ms); `samples` must not be empty.
-    pub fn of(samples: &mut [f64]) -> Stats {
+    pub fn of(samples: &mut [f64]) -> Timings {
         samples.sort_by(f64::total_cmp);
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Stats {
+        Timings {
             median: at(0.5),
             p10: at(0.1),
             p90: at(0.9),
@@ -168,7 +168,7 @@ pub fn bench_agent(
             bar.inc(1);
         }
         bar.finish_and_clear();
-        Some(Stats::of(&mut t))
+        Some(Timings::of(&mut t))
     } else {
         None
     };
@@ -217,8 +217,8 @@ pub fn bench_agent(
         task: spec.name.clone(),
         device: format!("{tch_device:?}").to_lowercase(),
         update_ms,
-        act_ms: Stats::of(&mut act_t),
-        env_ms: Stats::of(&mut env_t),
+        act_ms: Timings::of(&mut act_t),
+        env_ms: Timings::of(&mut env_t),
         loop_env_steps_per_s: (opts.loop_steps as u64 * repeat) as f64 / loop_s,
         updates_per_agent_step: utd,
         action_repeat: repeat,
@@ -229,7 +229,7 @@ impl fmt::Display for AgentBench {
     /// The table `ctrlbench bench agent` prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self;
-        let stats = |s: &Stats| {
+        let stats = |s: &Timings| {
             format!(
                 "{:>10.2} ms median  (p10 {:.2}, p90 {:.2})",
                 s.median, s.p10, s.p90

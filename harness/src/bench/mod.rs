@@ -6,5 +6,5 @@
 pub mod agent;
 pub mod env;
 
-pub use agent::{AgentBench, AgentBenchOptions, Stats, bench_agent};
+pub use agent::{AgentBench, AgentBenchOptions, Timings, bench_agent};
 pub use env::{DmControlSpeed, EnvBench, bench_env, dm_control_speed};
