@@ -46,6 +46,10 @@ pub struct AgentInit<'a> {
     pub device: tch::Device,
     /// The run's agent seed (initialisation, exploration, replay sampling).
     pub seed: u64,
+    /// The run's warm-up: the env steps of uniform random actions the loop
+    /// plays before it asks the agent to act. The agent learns nothing
+    /// before it.
+    pub warmup_steps: u64,
 }
 
 /// Errors of agents and their registry.

@@ -79,7 +79,13 @@
 //! // It runs: built from its registry entry, one episode of 3 steps.
 //! let spec = envs::benchmark_env("cartpole-swingup", 0)?.spec().clone();
 //! let cfg = serde_yaml::from_str("{batch_size: 2, updates_per_episode: 4}")?;
-//! let init = AgentInit { spec: &spec, config: &cfg, device: tch::Device::Cpu, seed: 1 };
+//! let init = AgentInit {
+//!     spec: &spec,
+//!     config: &cfg,
+//!     device: tch::Device::Cpu,
+//!     seed: 1,
+//!     warmup_steps: 0,
+//! };
 //! let mut agent = (MINE.make)(&init)?;
 //! let mut buf = ReplayBuffer::new(spec.obs_dim(), spec.action_dim(), 16)?;
 //! buf.start_episode(&vec![0.0; spec.obs_dim()]);
@@ -211,13 +217,15 @@ pub fn find(name: &str) -> Result<AgentEntry, AgentError> {
     })
 }
 
-/// Builds agent `name` for `spec` with its resolved `config`.
+/// Builds agent `name` for `spec` with its resolved `config`, the run's
+/// seed and warm-up.
 pub fn make(
     name: &str,
     spec: &EnvSpec,
     config: &serde_yaml::Value,
     device: tch::Device,
     seed: u64,
+    warmup_steps: u64,
 ) -> Result<Box<dyn Agent>, AgentError> {
     let entry = find(name)?;
     (entry.make)(&AgentInit {
@@ -225,6 +233,7 @@ pub fn make(
         config,
         device,
         seed,
+        warmup_steps,
     })
 }
 
@@ -253,8 +262,8 @@ mod tests {
     fn random_is_seeded_and_in_range_and_resumes() {
         let cfg: serde_yaml::Value = serde_yaml::from_str("batch_size: 0").unwrap();
         let s = spec();
-        let mut a = make("random", &s, &cfg, tch::Device::Cpu, 3).unwrap();
-        let mut b = make("random", &s, &cfg, tch::Device::Cpu, 3).unwrap();
+        let mut a = make("random", &s, &cfg, tch::Device::Cpu, 3, 0).unwrap();
+        let mut b = make("random", &s, &cfg, tch::Device::Cpu, 3, 0).unwrap();
         let obs = vec![0.0; s.obs_dim()];
         let x = a.act(&obs, Mode::Explore).unwrap();
         assert_eq!(x, b.act(&obs, Mode::Explore).unwrap());
@@ -272,7 +281,7 @@ mod tests {
     #[test]
     fn config_errors_name_agent_and_key() {
         let cfg: serde_yaml::Value = serde_yaml::from_str("batch_sz: 3").unwrap();
-        let e = make("random", &spec(), &cfg, tch::Device::Cpu, 0)
+        let e = make("random", &spec(), &cfg, tch::Device::Cpu, 0, 0)
             .err()
             .unwrap()
             .to_string();
@@ -288,7 +297,7 @@ mod tests {
         let cfg: serde_yaml::Value =
             serde_yaml::from_str("{amplitude: 0.8, period: 40, damping: 0.1}").unwrap();
         let s = spec();
-        let mut a = make("scripted", &s, &cfg, tch::Device::Cpu, 0).unwrap();
+        let mut a = make("scripted", &s, &cfg, tch::Device::Cpu, 0, 0).unwrap();
         let obs = vec![0.3; s.obs_dim()];
         a.begin_episode(Mode::Eval);
         let x = a.act(&obs, Mode::Eval).unwrap();

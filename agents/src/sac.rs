@@ -60,9 +60,6 @@ pub struct SacConfig {
     pub policy_frequency: usize,
     /// Polyak-update the targets every this many critic updates.
     pub target_frequency: usize,
-    /// Environment steps (including action repeat) of uniform random actions
-    /// before learning starts.
-    pub learning_starts: u64,
     /// n-step returns.
     pub n_step: usize,
     /// Bounds of the policy's log standard deviation.
@@ -89,7 +86,6 @@ impl Default for SacConfig {
             utd: 1,
             policy_frequency: 2,
             target_frequency: 1,
-            learning_starts: 5_000,
             n_step: 1,
             log_std_bounds: (-5.0, 2.0),
             layer_norm: false,
@@ -116,7 +112,6 @@ pub fn soft_td_target(
 struct SacState {
     env_step: u64,
     updates: u64,
-    explore_rng: Rng,
     sample_rng: Rng,
     noise_rng: Rng,
     #[serde(with = "crate::agent::nan_as_null")]
@@ -148,6 +143,9 @@ pub struct Sac {
     critic_opt: Adam,
     alpha_opt: Adam,
     target_entropy: f64,
+    /// The run's warm-up (env steps of random actions the loop plays): no
+    /// updates before it.
+    warmup_steps: u64,
     state: SacState,
 }
 
@@ -224,10 +222,10 @@ impl Sac {
             actor_opt,
             critic_opt,
             alpha_opt,
+            warmup_steps: 0,
             state: SacState {
                 env_step: 0,
                 updates: 0,
-                explore_rng: Rng::new(derive_seed(seed, "sac/explore")),
                 sample_rng: Rng::new(derive_seed(seed, "sac/sample")),
                 noise_rng: Rng::new(derive_seed(seed, "sac/noise")),
                 critic_loss: f64::NAN,
@@ -395,24 +393,22 @@ impl NamedAgent for Sac {
     /// A SAC agent for `init.spec` (config from `init.config`).
     fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: SacConfig = parse_config("sac", init.config)?;
-        Self::with_config(
+        let sac = Self::with_config(
             cfg,
             init.spec.obs_dim(),
             init.spec.action_dim(),
             init.device,
             init.seed,
-        )
+        )?;
+        Ok(Sac {
+            warmup_steps: init.warmup_steps,
+            ..sac
+        })
     }
 }
 
 impl Agent for Sac {
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
-        // Warm-up: uniform actions until learning starts (or an update ran,
-        // as in benchmarks that learn outside the schedule).
-        let warming_up = self.state.env_step < self.cfg.learning_starts && self.state.updates == 0;
-        if mode == Mode::Explore && warming_up {
-            return Ok(self.state.explore_rng.uniform_action(self.act_dim));
-        }
         let obs = self.to_tensor(obs, self.obs_dim);
         let action = tch::no_grad(|| match mode {
             Mode::Eval => self.policy(&obs).mode(),
@@ -433,7 +429,7 @@ impl Agent for Sac {
         _episode_end: bool,
     ) -> Result<u64, AgentError> {
         self.state.env_step = env_step;
-        if env_step < self.cfg.learning_starts || buffer.len() < self.cfg.batch_size {
+        if env_step < self.warmup_steps || buffer.len() < self.cfg.batch_size {
             return Ok(0);
         }
         Ok(self.cfg.utd as u64)
@@ -493,7 +489,6 @@ mod tests {
         SacConfig {
             hidden: vec![32, 32],
             batch_size: 16,
-            learning_starts: 0,
             ..SacConfig::default()
         }
     }

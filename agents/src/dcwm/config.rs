@@ -142,9 +142,6 @@ pub struct DcwmConfig {
     pub policy_noise: f64,
     /// Clip of the smoothing noise.
     pub noise_clip: f64,
-    // Schedule.
-    /// Episodes of uniform random actions before learning.
-    pub random_episodes: usize,
 }
 
 impl Default for DcwmConfig {
@@ -195,7 +192,6 @@ impl Default for DcwmConfig {
             exploration_noise_num_steps: 50,
             policy_noise: 0.2,
             noise_clip: 0.3,
-            random_episodes: 10,
         }
     }
 }

@@ -5,12 +5,13 @@
 //!
 //! Defaults are `DCMPCConfig` of the official code (aidanscannell/dcmpc,
 //! `dcmpc.py`), per-task settings its `cfgs/env/*.yaml` (in
-//! `configs/agents/dcwm.tasks.yaml`). Training schedule (`train.py`):
-//! `random_episodes` episodes of uniform random actions, then one
-//! pretraining block of `random_episodes × episode length` updates, then
-//! after every episode `utd_ratio × episode length` updates. `update`
-//! asks for a block; the run loop runs it in chunks ([`Agent::learn`]) and
-//! can checkpoint between chunks. Each update:
+//! `configs/agents/dcwm.tasks.yaml`). Training schedule (`train.py`): the
+//! run's warm-up of uniform random actions (`random_episodes: 10` episodes
+//! in the official code: `warmup_steps: 10000` on DMC), then, at the first
+//! episode end after it, one pretraining block of `utd_ratio` updates per
+//! transition seen so far, then after every episode `utd_ratio × episode
+//! length` updates. `update` asks for a block; the run loop runs it in
+//! chunks ([`Agent::learn`]) and can checkpoint between chunks. Each update:
 //! one world-model step on a slice of `max(horizon, nstep)` transitions, then
 //! the critic on the slice's n-step transition (codes from the updated
 //! encoder, no gradient), then every `actor_update_freq` critic updates the
@@ -71,6 +72,9 @@ struct DcwmState {
     episode_steps: u64,
     /// Learning episodes so far (exploration schedule index).
     schedule_step: usize,
+    /// Agent steps seen in training (the pretraining block covers them).
+    #[serde(default)]
+    steps_seen: u64,
     critic_updates: u64,
     actor_updates: u64,
     act_rng: Rng,
@@ -122,7 +126,8 @@ pub struct Dcwm {
     device: Device,
     obs_dim: usize,
     act_dim: usize,
-    episode_len: u64,
+    /// The run's warm-up in env steps: no updates before it.
+    warmup_steps: u64,
     wm: WorldModel,
     ac: ActorCritic,
     /// Warm starts of the planner for training and evaluation episodes.
@@ -166,12 +171,12 @@ fn mode_slot(mode: Mode) -> usize {
 }
 
 impl Dcwm {
-    /// A DCWM agent from a typed config; `episode_len` in agent steps.
+    /// A DCWM agent from a typed config (no warm-up: it learns from the
+    /// first episode end).
     pub fn with_config(
         cfg: DcwmConfig,
         obs_dim: usize,
         act_dim: usize,
-        episode_len: u64,
         device: Device,
         seed: u64,
     ) -> Result<Self, AgentError> {
@@ -201,7 +206,7 @@ impl Dcwm {
             device,
             obs_dim,
             act_dim,
-            episode_len: episode_len.max(1),
+            warmup_steps: 0,
             wm,
             ac,
             prev_mean: [None, None],
@@ -210,6 +215,7 @@ impl Dcwm {
                 episodes: 0,
                 episode_steps: 0,
                 schedule_step: 0,
+                steps_seen: 0,
                 critic_updates: 0,
                 actor_updates: 0,
                 act_rng: Rng::new(derive_seed(seed, "dcwm/act")),
@@ -241,12 +247,6 @@ impl Dcwm {
     /// Current exploration noise std.
     pub fn exploration_noise(&self) -> f64 {
         exploration_noise(&self.cfg, self.state.schedule_step)
-    }
-
-    /// Past the random episodes (or trained outside the schedule, as
-    /// benchmarks do): act with the planner.
-    fn learning(&self) -> bool {
-        self.state.episodes >= self.cfg.random_episodes as u64 || self.state.critic_updates > 0
     }
 
     fn tensor(&self, v: &[f32], shape: &[i64]) -> Tensor {
@@ -433,27 +433,21 @@ impl Dcwm {
 impl NamedAgent for Dcwm {
     type Config = DcwmConfig;
 
-    /// A DCWM agent for `init.spec` (config from `init.config`).
+    /// A DCWM agent for `init.spec` (config from `init.config`), learning
+    /// after the run's warm-up.
     fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: DcwmConfig = parse_config("dcwm", init.config)?;
-        // Agent steps per episode, from the task's protocol (the time limit).
-        let episode_len = init
-            .spec
-            .max_episode_steps
-            .ok_or_else(|| AgentError::Config {
-                agent: "dcwm".into(),
-                message: "the task needs a time limit (the pretraining covers the first \
-                          random_episodes episodes)"
-                    .into(),
-            })? as u64;
-        Self::with_config(
+        let dcwm = Self::with_config(
             cfg,
             init.spec.obs_dim(),
             init.spec.action_dim(),
-            episode_len,
             init.device,
             init.seed,
-        )
+        )?;
+        Ok(Dcwm {
+            warmup_steps: init.warmup_steps,
+            ..dcwm
+        })
     }
 }
 
@@ -463,32 +457,29 @@ impl Agent for Dcwm {
     }
 
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
-        if mode == Mode::Explore && !self.learning() {
-            return Ok(self.state.act_rng.uniform_action(self.act_dim));
-        }
         self.select_action(obs, mode)
     }
 
     fn update(
         &mut self,
         _buffer: &ReplayBuffer,
-        _env_step: u64,
+        env_step: u64,
         episode_end: bool,
     ) -> Result<u64, AgentError> {
         self.state.episode_steps += 1;
+        self.state.steps_seen += 1;
         if !episode_end {
             return Ok(0);
         }
         self.state.episodes += 1;
         let steps = std::mem::take(&mut self.state.episode_steps);
-        let random = self.cfg.random_episodes as u64;
-        if self.state.episodes < random.max(1) {
+        if env_step < self.warmup_steps {
             return Ok(0);
         }
-        // The pretraining block after the random episodes covers all of
-        // their transitions (`train.py`), later blocks the episode's.
-        let transitions = if self.state.episodes == random.max(1) {
-            random.max(1) * self.episode_len
+        // The pretraining block after the warm-up covers every transition
+        // so far (`train.py`), later blocks the episode's.
+        let transitions = if self.state.schedule_step == 0 {
+            self.state.steps_seen
         } else {
             steps
         };
@@ -506,7 +497,7 @@ impl Agent for Dcwm {
 
     fn end_episode(&mut self, buffer: &ReplayBuffer) -> Result<(), AgentError> {
         // After each learning episode's block, on a fresh batch.
-        if self.state.episodes >= (self.cfg.random_episodes as u64).max(1) {
+        if self.state.schedule_step > 0 {
             self.measure_codebook_usage(buffer)?;
         }
         Ok(())

@@ -11,7 +11,6 @@ fn tiny() -> DcwmConfig {
         num_elites: 8,
         num_pi_trajs: 4,
         iterations: 2,
-        random_episodes: 1,
         ..DcwmConfig::default()
     }
 }
@@ -63,7 +62,7 @@ fn exploration_noise_decays_linearly_then_stays() {
 #[test]
 fn bad_configs_are_errors() {
     let e = |cfg: DcwmConfig| {
-        Dcwm::with_config(cfg, 3, 1, 10, Device::Cpu, 0)
+        Dcwm::with_config(cfg, 3, 1, Device::Cpu, 0)
             .err()
             .map(|e| e.to_string())
     };
@@ -101,7 +100,7 @@ fn bad_configs_are_errors() {
 fn same_seed_same_updates_and_plans() {
     let buf = filled_buffer(5, 2, 3, 30);
     let run = || {
-        let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 3).unwrap();
+        let mut a = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 3).unwrap();
         let mut out = Vec::new();
         for _ in 0..5 {
             a.learn(&buf, 1).unwrap();
@@ -129,14 +128,14 @@ fn same_seed_same_updates_and_plans() {
 #[test]
 fn save_load_gives_identical_plans_and_updates() {
     let buf = filled_buffer(5, 2, 3, 30);
-    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    let mut a = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 4).unwrap();
     for _ in 0..3 {
         a.learn(&buf, 1).unwrap();
     }
     let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     a.save(&dir).unwrap();
-    let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 99).unwrap();
+    let mut b = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 99).unwrap();
     b.load(&dir).unwrap();
     let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
     for mode in [Mode::Eval, Mode::Explore] {
@@ -162,21 +161,21 @@ fn an_interrupted_update_block_resumes_to_the_same_agent() {
             .map(|t| a.update(&buf, 0, t + 1 == 30).unwrap())
             .sum()
     };
-    // The pretraining block: random_episodes × episode length updates.
-    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    // The pretraining block after the first episode: its 30 transitions.
+    let mut a = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 4).unwrap();
     assert_eq!(play_episode(&mut a), 30);
     a.learn(&buf, 30).unwrap();
     a.end_episode(&buf).unwrap();
     assert_eq!(a.state.critic_updates, 30);
 
     // The same block cut after 12 updates, saved, and finished by a fresh agent.
-    let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    let mut b = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 4).unwrap();
     assert_eq!(play_episode(&mut b), 30);
     b.learn(&buf, 12).unwrap();
     let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-block-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     b.save(&dir).unwrap();
-    let mut c = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 99).unwrap();
+    let mut c = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 99).unwrap();
     c.load(&dir).unwrap();
     std::fs::remove_dir_all(dir).ok();
     c.learn(&buf, 18).unwrap();
@@ -203,7 +202,7 @@ fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
     for use_amp in [false, true] {
         let buf = filled_buffer(5, 2, 4, 50);
         let cfg = DcwmConfig { use_amp, ..tiny() };
-        let mut a = Dcwm::with_config(cfg, 5, 2, 50, Device::Cpu, 5).unwrap();
+        let mut a = Dcwm::with_config(cfg, 5, 2, Device::Cpu, 5).unwrap();
         a.learn(&buf, 1).unwrap();
         let first = (a.state.consistency_loss, a.state.reward_loss);
         for _ in 0..150 {
@@ -271,7 +270,7 @@ fn ablation_variants_build_and_update() {
             "{:?}/{:?}/{:?}",
             cfg.consistency_loss, cfg.discrete_encoding, cfg.fsq_levels
         );
-        let mut a = Dcwm::with_config(cfg, 5, 2, 30, Device::Cpu, 6).unwrap();
+        let mut a = Dcwm::with_config(cfg, 5, 2, Device::Cpu, 6).unwrap();
         for _ in 0..2 {
             a.learn(&buf, 1).unwrap();
         }
@@ -291,12 +290,12 @@ fn an_update_is_a_function_of_its_batch_and_its_noise() {
     // the same update when handed the same noise, and another update when
     // the smoothing noise is replaced.
     let buf = filled_buffer(5, 2, 3, 30);
-    let mut a = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, 4).unwrap();
+    let mut a = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 4).unwrap();
     let dir = std::env::temp_dir().join(format!("ctrlbench-dcwm-noise-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     a.save(&dir).unwrap();
     let fresh = |seed| {
-        let mut b = Dcwm::with_config(tiny(), 5, 2, 30, Device::Cpu, seed).unwrap();
+        let mut b = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, seed).unwrap();
         b.load(&dir).unwrap();
         b
     };

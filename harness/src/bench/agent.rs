@@ -117,6 +117,7 @@ pub fn bench_agent(
         agent_config,
         tch_device,
         agents::rng::derive_seed(opts.seed, "agent"),
+        0, // the benchmark fills the buffer and learns outside the schedule
     )?;
     let (obs_dim, act_dim) = (spec.obs_dim(), spec.action_dim());
     let agent_steps = (opts.fill_steps / repeat) as usize + opts.loop_steps + opts.acts + 2;

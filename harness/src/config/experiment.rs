@@ -14,7 +14,8 @@ use serde_yaml::Value;
 
 use super::{
     Origin, Override, RunConfig, RunSettings, agent_defaults, apply_overrides, configs_dir,
-    is_run_key, line_of, other_agents, resolve, yaml_error, yaml_label,
+    is_run_key, line_of, other_agents, resolve, take_run_defaults, undeprecated, yaml_error,
+    yaml_label,
 };
 
 /// Seeds: a count `n` (seeds 1..=n) or an explicit list.
@@ -205,8 +206,13 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
             }));
         }
         let mut cfg = loaded.defaults[agent].clone();
+        take_run_defaults(&mut cfg);
         let mut run = RunSettings::default();
         let others = other_agents(agent, &loaded.experiment.agents);
+        let overrides = overrides
+            .iter()
+            .map(|o| undeprecated(o, &loaded.tasks[0]))
+            .collect::<Result<Vec<_>>>()?;
         apply_overrides(agent, &mut run, &mut cfg, &overrides, &others, false)?;
     }
     Ok(loaded)

@@ -27,8 +27,14 @@ pub struct RunSettings {
     pub eval_every: u64,
     /// Episodes per evaluation.
     pub eval_episodes: usize,
-    /// Env steps of uniform random actions before the agent acts.
-    pub seed_steps: u64,
+    /// Env steps of uniform random actions before the agent acts (the loop
+    /// draws them; the agent learns nothing before). Default: what the
+    /// agent's YAML declares (SAC 5,000 as CleanRL's `learning_starts`; DCWM
+    /// 10 episodes as the official `random_episodes`), else 0. Deprecated
+    /// names, still accepted with a warning: `seed_steps`, SAC's
+    /// `learning_starts`, DCWM's `random_episodes` (in episodes).
+    #[serde(default, alias = "seed_steps")]
+    pub warmup_steps: Option<u64>,
     /// Checkpoint (for resume) at the first episode end after this many env
     /// steps since the last checkpoint.
     pub checkpoint_every: u64,
@@ -52,9 +58,70 @@ pub fn run_keys() -> Vec<String> {
     }
 }
 
-/// Whether `key` names a run setting.
+/// Whether `key` names a run setting (or a deprecated name of one).
 pub fn is_run_key(key: &str) -> bool {
-    run_keys().iter().any(|k| k == key)
+    key == "seed_steps" || run_keys().iter().any(|k| k == key)
+}
+
+/// Deprecated names of the warm-up ("random actions first"), each with the
+/// env steps one unit of it stands for (`None`: one episode of the suite).
+const WARMUP_ALIASES: &[(&str, Option<u64>)] = &[
+    ("seed_steps", Some(1)),
+    ("learning_starts", Some(1)),
+    ("random_episodes", None),
+];
+
+/// `o` with a deprecated name of the warm-up replaced by `warmup_steps`
+/// (converted to env steps of `task`'s suite), with a warning; other
+/// overrides unchanged.
+fn undeprecated(o: &Override, task: &str) -> Result<Override> {
+    let last = o.key.rsplit('.').next().unwrap_or(&o.key);
+    let Some(&(_, unit)) = WARMUP_ALIASES.iter().find(|(n, _)| *n == last) else {
+        return Ok(o.clone());
+    };
+    let per = match unit {
+        Some(u) => u,
+        None => envs::protocol_of(task)?.episode_env_steps as u64,
+    };
+    let n = o
+        .value
+        .as_u64()
+        .ok_or_else(|| anyhow!("{}: {} must be a whole number", o.origin, o.key))?;
+    warn_once(&format!(
+        "{}: '{}' is deprecated: it sets the run setting warmup_steps = {} env steps",
+        o.origin,
+        o.key,
+        n * per
+    ));
+    Ok(Override {
+        key: "warmup_steps".into(),
+        value: Value::from(n * per),
+        origin: o.origin.clone(),
+    })
+}
+
+/// Logs `message` as a warning the first time it is given.
+fn warn_once(message: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if !seen.iter().any(|m| m == message) {
+        tracing::warn!("{message}");
+        seen.push(message.to_string());
+    }
+}
+
+/// Takes the run settings an agent's YAML declares (`warmup_steps`) out of
+/// its config.
+pub fn take_run_defaults(agent_config: &mut Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    if let Value::Mapping(m) = agent_config {
+        for key in run_keys() {
+            if let Some(v) = m.remove(key.as_str()) {
+                out.insert(key, v);
+            }
+        }
+    }
+    out
 }
 
 impl RunSettings {
@@ -66,17 +133,26 @@ impl RunSettings {
         origin: &dyn Fn(&str) -> Origin,
     ) -> Result<Self> {
         let mut v = serde_yaml::to_value(self)?;
-        for (key, value) in patch {
+        for (given, value) in patch {
+            let key = if given == "seed_steps" {
+                warn_once(&format!(
+                    "{}: 'seed_steps' is deprecated: it sets the run setting warmup_steps",
+                    origin(given)
+                ));
+                "warmup_steps"
+            } else {
+                given.as_str()
+            };
             if !is_run_key(key) {
                 bail!(
                     "{}: unknown key '{key}' (run settings: {})",
-                    origin(key),
+                    origin(given),
                     run_keys().join(", ")
                 );
             }
-            v[key.as_str()] = value.clone();
+            v[key] = value.clone();
             serde_yaml::from_value::<RunSettings>(v.clone())
-                .map_err(|e| anyhow!("{}: {key}: {e}", origin(key)))?;
+                .map_err(|e| anyhow!("{}: {given}: {e}", origin(given)))?;
         }
         Ok(serde_yaml::from_value(v)?)
     }
@@ -88,7 +164,7 @@ impl Default for RunSettings {
             steps: 100_000,
             eval_every: 10_000,
             eval_episodes: 10,
-            seed_steps: 0,
+            warmup_steps: None,
             checkpoint_every: 50_000,
             buffer_capacity: None,
             action_repeat: None,
@@ -117,11 +193,13 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The config with the suite's defaults filled in (the action repeat),
-    /// as a run records it. Errors on an unknown task or a repeat of 0.
+    /// The config with the suite's defaults filled in (the action repeat;
+    /// no warm-up where none was set), as a run records it. Errors on an
+    /// unknown task or a repeat of 0.
     pub fn resolved(mut self) -> Result<Self> {
         let protocol = self.protocol()?;
         self.run.action_repeat = Some(protocol.action_repeat as u64);
+        self.run.warmup_steps = Some(self.run.warmup_steps.unwrap_or(0));
         Ok(self)
     }
 
@@ -219,6 +297,8 @@ fn line_of(text: &str, needle: &str) -> usize {
 /// An agent's defaults, read from `configs/agents/<agent>.yaml` (for an
 /// agent registered from another crate, when the project has no such file:
 /// the defaults it registered) and checked against the agent's typed config.
+/// Run settings in it (`warmup_steps`) are the agent's defaults for them;
+/// [`take_run_defaults`] separates them.
 pub fn agent_defaults(agent: &str) -> Result<Value> {
     let entry = agents::registry::find(agent)?;
     let path = configs_dir().join("agents").join(format!("{agent}.yaml"));
@@ -232,7 +312,18 @@ pub fn agent_defaults(agent: &str) -> Result<Value> {
             )));
         }
     };
-    (entry.check_yaml)(&text).map_err(|e| yaml_error(&path, &e))?;
+    // The run settings an agent declares are not part of its typed config;
+    // their lines are blanked for the check, so errors keep their lines.
+    let keys = run_keys();
+    let agent_only: String = text
+        .lines()
+        .map(|l| {
+            let key = l.split(':').next().unwrap_or("").trim_end();
+            if keys.iter().any(|k| k == key) { "" } else { l }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (entry.check_yaml)(&agent_only).map_err(|e| yaml_error(&path, &e))?;
     let v: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
     Ok(match v {
         Value::Null => Value::Mapping(Default::default()),
@@ -435,9 +526,22 @@ fn resolve(
     others: &[String],
     bare_keys: bool,
 ) -> Result<(RunSettings, Value)> {
-    let mut run = base.clone();
     let mut cfg = agent_task_defaults(agent, defaults, task)?;
-    apply_overrides(agent, &mut run, &mut cfg, overrides, others, bare_keys)?;
+    // The agent's own run-setting defaults fill what the experiment left unset.
+    let declared = take_run_defaults(&mut cfg);
+    let mut run = serde_yaml::to_value(base)?;
+    for (key, value) in declared {
+        if run[key.as_str()].is_null() {
+            run[key.as_str()] = value;
+        }
+    }
+    let mut run: RunSettings = serde_yaml::from_value(run)
+        .with_context(|| format!("the run-setting defaults of agent '{agent}'"))?;
+    let overrides = overrides
+        .iter()
+        .map(|o| undeprecated(o, task))
+        .collect::<Result<Vec<_>>>()?;
+    apply_overrides(agent, &mut run, &mut cfg, &overrides, others, bare_keys)?;
     Ok((run, cfg))
 }
 
@@ -496,7 +600,8 @@ mod tests {
             for task in tasks.keys() {
                 let def = envs::find(task).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 assert_eq!(def.name, task, "use the registered name");
-                let cfg = agent_task_defaults(entry.name, &defaults, task).unwrap();
+                let mut cfg = agent_task_defaults(entry.name, &defaults, task).unwrap();
+                take_run_defaults(&mut cfg);
                 (entry.check_yaml)(&serde_yaml::to_string(&cfg).unwrap()).unwrap();
             }
         }
@@ -575,6 +680,41 @@ mod tests {
     }
 
     #[test]
+    fn the_warmup_is_one_run_setting_with_agent_defaults_and_old_names() {
+        let warmup = |agent: &str, set: &[&str]| {
+            let set: Vec<Override> = set
+                .iter()
+                .map(|s| Override::parse_cli(s).unwrap())
+                .collect();
+            single_run(agent, "cartpole-swingup", 1, 1000, &set)
+                .unwrap()
+                .run
+                .warmup_steps
+        };
+        // Declared by the agents' YAML, none for agents that declare none.
+        assert_eq!(warmup("sac", &[]), Some(5000));
+        assert_eq!(warmup("dcwm", &[]), Some(10_000));
+        assert_eq!(warmup("random", &[]), Some(0));
+        assert_eq!(warmup("sac", &["warmup_steps=700"]), Some(700));
+        // The former names: SAC's env steps, DCWM's episodes, the loop's steps.
+        assert_eq!(warmup("sac", &["learning_starts=600"]), Some(600));
+        assert_eq!(warmup("sac", &["sac.learning_starts=600"]), Some(600));
+        assert_eq!(warmup("dcwm", &["random_episodes=2"]), Some(2000));
+        assert_eq!(warmup("random", &["seed_steps=300"]), Some(300));
+        let patch: BTreeMap<String, Value> = serde_yaml::from_str("{seed_steps: 7}").unwrap();
+        let at = |_: &str| Origin::CommandLine;
+        let run = RunSettings::default().patched(&patch, &at).unwrap();
+        assert_eq!(run.warmup_steps, Some(7));
+        // A config.yaml written before the rename reads the same.
+        let old: RunSettings = serde_yaml::from_str(
+            "{steps: 10, eval_every: 5, eval_episodes: 1, seed_steps: 3, checkpoint_every: 5, \
+             buffer_capacity: null}",
+        )
+        .unwrap();
+        assert_eq!(old.warmup_steps, Some(3));
+    }
+
+    #[test]
     fn agent_defaults_in_yaml_equal_the_rust_defaults() {
         // configs/agents/*.yaml is the truth; the typed configs' `Default`
         // must say the same, key for key (a key the YAML lacks could not be
@@ -591,12 +731,20 @@ mod tests {
             k.sort();
             k
         }
-        let sac_yaml = agent_defaults("sac").unwrap();
+        let mut sac_yaml = agent_defaults("sac").unwrap();
+        assert_eq!(
+            take_run_defaults(&mut sac_yaml)["warmup_steps"],
+            Value::from(5000)
+        );
         let sac: agents::sac::SacConfig = serde_yaml::from_value(sac_yaml.clone()).unwrap();
         assert_eq!(sac, agents::sac::SacConfig::default());
         let sac_rust = serde_yaml::to_value(agents::sac::SacConfig::default()).unwrap();
         assert_eq!(keys(&sac_yaml), keys(&sac_rust), "sac.yaml keys");
-        let dcwm_yaml = agent_defaults("dcwm").unwrap();
+        let mut dcwm_yaml = agent_defaults("dcwm").unwrap();
+        assert_eq!(
+            take_run_defaults(&mut dcwm_yaml)["warmup_steps"],
+            Value::from(10000)
+        );
         let dcwm: agents::dcwm::DcwmConfig = serde_yaml::from_value(dcwm_yaml.clone()).unwrap();
         assert_eq!(dcwm, agents::dcwm::DcwmConfig::default());
         let dcwm_rust = serde_yaml::to_value(agents::dcwm::DcwmConfig::default()).unwrap();

@@ -128,6 +128,7 @@ pub(super) fn eval_env_and_agent(
         &cfg.agent_config,
         device,
         agents::rng::derive_seed(cfg.seed, "agent"),
+        cfg.run.warmup_steps.unwrap_or(0),
     )?;
     Ok((env, agent))
 }

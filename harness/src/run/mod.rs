@@ -3,7 +3,8 @@
 //! - Steps are environment steps including action repeat: one agent
 //!   decision = `action_repeat` env steps (the run setting, by default the
 //!   suite's: 2 on DMC), read from the environment's spec.
-//! - The first `seed_steps` env steps use uniform random actions.
+//! - The first `warmup_steps` env steps use uniform random actions, drawn
+//!   by the loop from its own stream; the agent learns nothing before.
 //! - After every step the transition goes into the replay buffer and the
 //!   agent's `update` hook runs (the agent picks its schedule).
 //! - Evaluation at env step 0, every `eval_every` env steps and at the end:
@@ -306,7 +307,7 @@ impl Runner<'_> {
             self.agent.begin_episode(Mode::Explore);
             let (mut ret, mut len, mut done) = (0.0f64, 0u64, false);
             while !done && self.state.env_step < steps {
-                let action = if self.state.env_step < self.cfg.run.seed_steps {
+                let action = if self.state.env_step < self.cfg.run.warmup_steps.unwrap_or(0) {
                     self.state.seed_step_rng.uniform_action(action_dim)
                 } else {
                     self.agent.act(self.env.obs(), Mode::Explore)?
