@@ -718,7 +718,7 @@ mod tests {
     fn agent_defaults_in_yaml_equal_the_rust_defaults() {
         // configs/agents/*.yaml is the truth; the typed configs' `Default`
         // must say the same, key for key (a key the YAML lacks could not be
-        // overridden).
+        // overridden). Each agent's YAML also declares its warm-up.
         fn keys(v: &Value) -> Vec<String> {
             let mut k: Vec<String> = v
                 .as_mapping()
@@ -731,23 +731,19 @@ mod tests {
             k.sort();
             k
         }
-        let mut sac_yaml = agent_defaults("sac").unwrap();
-        assert_eq!(
-            take_run_defaults(&mut sac_yaml)["warmup_steps"],
-            Value::from(5000)
-        );
-        let sac: agents::sac::SacConfig = serde_yaml::from_value(sac_yaml.clone()).unwrap();
-        assert_eq!(sac, agents::sac::SacConfig::default());
-        let sac_rust = serde_yaml::to_value(agents::sac::SacConfig::default()).unwrap();
-        assert_eq!(keys(&sac_yaml), keys(&sac_rust), "sac.yaml keys");
-        let mut dcwm_yaml = agent_defaults("dcwm").unwrap();
-        assert_eq!(
-            take_run_defaults(&mut dcwm_yaml)["warmup_steps"],
-            Value::from(10000)
-        );
-        let dcwm: agents::dcwm::DcwmConfig = serde_yaml::from_value(dcwm_yaml.clone()).unwrap();
-        assert_eq!(dcwm, agents::dcwm::DcwmConfig::default());
-        let dcwm_rust = serde_yaml::to_value(agents::dcwm::DcwmConfig::default()).unwrap();
-        assert_eq!(keys(&dcwm_yaml), keys(&dcwm_rust), "dcwm.yaml keys");
+        fn check<T>(agent: &str, warmup: u64)
+        where
+            T: serde::de::DeserializeOwned + Serialize + Default + PartialEq + std::fmt::Debug,
+        {
+            let mut yaml = agent_defaults(agent).unwrap();
+            let declared = take_run_defaults(&mut yaml);
+            assert_eq!(declared["warmup_steps"], Value::from(warmup), "{agent}");
+            let typed: T = serde_yaml::from_value(yaml.clone()).unwrap();
+            assert_eq!(typed, T::default(), "{agent}");
+            let rust = serde_yaml::to_value(T::default()).unwrap();
+            assert_eq!(keys(&yaml), keys(&rust), "{agent}.yaml keys");
+        }
+        check::<agents::sac::SacConfig>("sac", 5000);
+        check::<agents::dcwm::DcwmConfig>("dcwm", 10_000);
     }
 }
