@@ -32,6 +32,9 @@ pub struct EnvSpec {
     /// most [`MAX_INFO_VALUES`]; Meta-World's `near_object`, ...). Empty for
     /// DMC.
     pub info_names: Vec<&'static str>,
+    /// Bounds of one raw environment step's reward where the suite
+    /// guarantees them (dm_control: [0, 1]); `None` otherwise.
+    pub reward_range: Option<(f64, f64)>,
 }
 
 impl EnvSpec {

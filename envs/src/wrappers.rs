@@ -325,6 +325,7 @@ mod tests {
                 control_timestep: 0.01,
                 action_repeat: 1,
                 info_names: vec!["steps"],
+                reward_range: None,
             },
             last: vec![],
             steps: 0,

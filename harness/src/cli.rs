@@ -128,7 +128,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100_000)]
     pub steps: u64,
     /// Override a setting: run settings (steps, eval_every, eval_episodes,
-    /// warmup_steps, checkpoint_every, buffer_capacity, action_repeat) or agent keys
+    /// eval_at, warmup_steps, checkpoint_every, buffer_capacity, action_repeat) or agent keys
     /// (`random.batch_size=64` or `batch_size=64`); values are YAML.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,

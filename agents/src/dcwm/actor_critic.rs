@@ -1,7 +1,7 @@
 //! DCWM's actor–critic (TD3, Fujimoto et al. 2018, with a REDQ-style
 //! ensemble) on the world model's representation: a deterministic `tanh`
 //! policy, `num_critics` Q-networks evaluated in one batched pass
-//! (orthogonal init), their target copies, and their optimizers; with the
+//! (`critic_init`: PyTorch's default, or orthogonal), their target copies, and their optimizers; with the
 //! n-step target pieces ([`nstep_return`]) and the critic sampling
 //! (`sample_members`) the update uses.
 //!
@@ -15,7 +15,7 @@
 
 use tch::{Device, Kind, Tensor, nn, nn::Module};
 
-use super::config::DcwmConfig;
+use super::config::{CriticInit, DcwmConfig};
 use crate::nn::{Adam, EnsembleMlp, Mlp, MlpSpec, WeightInit, copy_params, polyak_update};
 use crate::rng::Rng;
 
@@ -101,7 +101,10 @@ impl ActorCritic {
     pub(super) fn new(cfg: &DcwmConfig, repr_dim: usize, act_dim: usize, device: Device) -> Self {
         let pi_spec = MlpSpec::normed_mish(&cfg.mlp_dims);
         let q_spec = MlpSpec {
-            init: WeightInit::Orthogonal,
+            init: match cfg.critic_init {
+                CriticInit::Pytorch => WeightInit::Default,
+                CriticInit::Orthogonal => WeightInit::Orthogonal,
+            },
             ..MlpSpec::normed_mish(&cfg.mlp_dims)
         };
         let actor_vs = nn::VarStore::new(device);

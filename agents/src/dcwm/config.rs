@@ -1,12 +1,16 @@
 //! DCWM's hyperparameters: [`DcwmConfig`] (defaults: `DCMPCConfig` of the
 //! official code, aidanscannell/dcmpc), the options its ablations choose
-//! between ([`ConsistencyLoss`], [`UncPropMode`], [`DiscreteEncoding`]), and
-//! the exploration-noise schedule ([`exploration_noise`]).
+//! between ([`ConsistencyLoss`], [`UncPropMode`], [`DiscreteEncoding`]),
+//! the switches between the official code and the paper's text where the two
+//! differ ([`TdDiscount`], [`CriticInit`]), the reward head's bounds
+//! ([`RewardBound`], resolved from the environment by [`DcwmConfig::for_env`]),
+//! and the exploration-noise schedule ([`exploration_noise`]).
 //!
 //! Contract: a config is plain data (serde, `deny_unknown_fields`, every
-//! field defaulted); `check` rejects inconsistent settings before any network
-//! is built; the planner's settings and the exploration noise are pure
-//! functions of the config (and the learning episode).
+//! field defaulted); `check` rejects inconsistent settings, and bounds still
+//! `auto`, before any network is built; the planner's settings, the
+//! bootstrap discount and the exploration noise are pure functions of the
+//! config (and the learning episode).
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +46,58 @@ pub enum DiscreteEncoding {
     Label,
     /// A one-hot vector over the `C` codes.
     OneHot,
+}
+
+/// How the TD target discounts its bootstrap (the paper's text and the
+/// official code differ for 1-step targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TdDiscount {
+    /// As the official code: rewards `Σ_{k<n} γ^k r_k` and bootstrap `γⁿ`
+    /// for `n > 1`, but an undiscounted 1-step target (`r + Q'`): its
+    /// `to_nstep` (`utils/buffers.py`) applies γ only when `nstep > 1`, and
+    /// the sampler's `next_state_gammas` are 1.
+    Official,
+    /// As the paper describes: `γⁿ` for every n, 1 included.
+    Paper,
+}
+
+/// Initialisation of the critics' weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriticInit {
+    /// PyTorch's `nn.Linear` default, `U(±1/√fan_in)` for weights and
+    /// biases: what the official critics get, since its
+    /// `orthogonal_init(mlp.parameters())` (`utils/layers.py`) receives
+    /// parameters, not modules, and changes nothing.
+    Pytorch,
+    /// Orthogonal weights (gain 1) and zero biases, as the paper describes.
+    Orthogonal,
+}
+
+/// One bound of the reward head: a number, or `auto` — resolved from the
+/// environment by [`DcwmConfig::for_env`]. YAML `null` (the `Option` around
+/// it) leaves the head unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RewardBound {
+    /// A fixed bound.
+    Fixed(f64),
+    /// From the environment (the word `auto`).
+    Auto(AutoWord),
+}
+
+/// The word `auto` in a config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoWord {
+    /// `auto`.
+    Auto,
+}
+
+impl RewardBound {
+    /// `auto`.
+    pub const AUTO: RewardBound = RewardBound::Auto(AutoWord::Auto);
 }
 
 /// DCWM hyperparameters (defaults: `DCMPCConfig`, aidanscannell/dcmpc).
@@ -81,10 +137,11 @@ pub struct DcwmConfig {
     pub straight_through_gumbel: bool,
     /// `codes`, `label` or `one-hot`.
     pub discrete_encoding: DiscreteEncoding,
-    /// Lower bound of predicted rewards (with `r_max`; null: unbounded).
-    pub r_min: Option<f64>,
+    /// Lower bound of predicted rewards (with `r_max`; null: unbounded;
+    /// `auto`: from the environment, see [`DcwmConfig::for_env`]).
+    pub r_min: Option<RewardBound>,
     /// Upper bound of predicted rewards.
-    pub r_max: Option<f64>,
+    pub r_max: Option<RewardBound>,
     /// Mixed precision: matrix multiplies in bf16 (f32 accumulation);
     /// the critics' output layer, LayerNorm, activations, losses and
     /// parameters in f32; in training and planning. The official `use_amp` autocasts the world-model loss to
@@ -124,6 +181,10 @@ pub struct DcwmConfig {
     pub actor_update_freq: usize,
     /// Discount γ.
     pub gamma: f64,
+    /// `official` (undiscounted 1-step targets) or `paper` (`γⁿ` always).
+    pub td_discount: TdDiscount,
+    /// `pytorch` (the official critics' effective init) or `orthogonal`.
+    pub critic_init: CriticInit,
     /// Polyak rate of target actor and critics.
     pub tau: f64,
     /// Critics in the ensemble.
@@ -163,10 +224,8 @@ impl Default for DcwmConfig {
             unc_prop_mode: UncPropMode::Sample,
             straight_through_gumbel: true,
             discrete_encoding: DiscreteEncoding::Codes,
-            // DMC rewards lie in [0, 1] per env step; with action repeat 2 an
-            // agent step's reward lies in [0, 2] (envs/__init__.py).
-            r_min: Some(0.0),
-            r_max: Some(2.0),
+            r_min: Some(RewardBound::AUTO),
+            r_max: Some(RewardBound::AUTO),
             use_amp: false,
             mpc: true,
             iterations: 6,
@@ -183,6 +242,8 @@ impl Default for DcwmConfig {
             utd_ratio: 1.0,
             actor_update_freq: 2,
             gamma: 0.99,
+            td_discount: TdDiscount::Official,
+            critic_init: CriticInit::Pytorch,
             tau: 0.005,
             num_critics: 5,
             q_sample_size: 2,
@@ -249,13 +310,63 @@ impl DcwmConfig {
         if self.min_std <= 0.0 || self.min_std > self.max_std {
             return Err("need 0 < min_std <= max_std".into());
         }
-        if self.r_min.is_some() != self.r_max.is_some() {
-            return Err("set both r_min and r_max, or neither".into());
+        match (self.r_min, self.r_max) {
+            (None, None) => {}
+            (Some(RewardBound::Fixed(lo)), Some(RewardBound::Fixed(hi))) => {
+                if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+                    return Err(format!("need r_min < r_max (got {lo} and {hi})"));
+                }
+            }
+            (Some(RewardBound::Auto(_)), Some(RewardBound::Auto(_))) => {
+                return Err(
+                    "r_min/r_max: auto is resolved from the environment (DcwmConfig::for_env); \
+                     give numbers or null here"
+                        .into(),
+                );
+            }
+            _ => {
+                return Err(
+                    "set r_min and r_max both to numbers, both to auto, or both to null".into(),
+                );
+            }
         }
         if !(self.utd_ratio >= 0.0 && self.utd_ratio.is_finite()) {
             return Err("utd_ratio must be a non-negative number".into());
         }
         Ok(())
+    }
+
+    /// The config for an environment: `auto` reward bounds become the
+    /// suite's, as the official code sets them (`envs/__init__.py`): for a
+    /// suite whose raw step reward lies in a known range (dm_control: [0, 1])
+    /// that range times the action repeat (DMC at repeat 2: [0, 2]);
+    /// unbounded for the others (Meta-World: the official head is unbounded).
+    pub fn for_env(mut self, spec: &envs::EnvSpec) -> Self {
+        if let (Some(RewardBound::Auto(_)), Some(RewardBound::Auto(_))) = (self.r_min, self.r_max) {
+            let repeat = spec.action_repeat as f64;
+            let range = spec.reward_range.map(|(lo, hi)| (lo * repeat, hi * repeat));
+            self.r_min = range.map(|(lo, _)| RewardBound::Fixed(lo));
+            self.r_max = range.map(|(_, hi)| RewardBound::Fixed(hi));
+        }
+        self
+    }
+
+    /// The reward head's bounds after [`DcwmConfig::for_env`] (`None`:
+    /// unbounded).
+    pub fn reward_range(&self) -> Option<(f64, f64)> {
+        match (self.r_min, self.r_max) {
+            (Some(RewardBound::Fixed(lo)), Some(RewardBound::Fixed(hi))) => Some((lo, hi)),
+            _ => None,
+        }
+    }
+
+    /// The discount of the TD target's rewards (`γ`, or 1 for an official
+    /// 1-step target: see [`TdDiscount`]).
+    pub fn td_gamma(&self) -> f64 {
+        match (self.td_discount, self.nstep) {
+            (TdDiscount::Official, 1) => 1.0,
+            _ => self.gamma,
+        }
     }
 
     /// The planner's settings.

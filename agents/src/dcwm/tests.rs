@@ -11,6 +11,8 @@ fn tiny() -> DcwmConfig {
         num_elites: 8,
         num_pi_trajs: 4,
         iterations: 2,
+        r_min: Some(RewardBound::Fixed(0.0)),
+        r_max: Some(RewardBound::Fixed(2.0)),
         ..DcwmConfig::default()
     }
 }
@@ -89,6 +91,16 @@ fn bad_configs_are_errors() {
         })
         .unwrap()
         .contains("fsq_levels")
+    );
+    // `auto` bounds are resolved from an environment first (`for_env`).
+    assert!(e(DcwmConfig::default()).unwrap().contains("auto"));
+    assert!(
+        e(DcwmConfig {
+            r_max: None,
+            ..tiny()
+        })
+        .unwrap()
+        .contains("both")
     );
     let y: serde_yaml::Value = serde_yaml::from_str("consistency_loss: hinge").unwrap();
     assert!(parse_config::<DcwmConfig>("dcwm", &y).is_err());
@@ -321,4 +333,75 @@ fn an_update_is_a_function_of_its_batch_and_its_noise() {
     assert_eq!(a.state.critic_loss, b.state.critic_loss);
     assert_eq!(a.state.world_model_loss, c.state.world_model_loss);
     assert_ne!(a.state.critic_loss, c.state.critic_loss);
+}
+
+#[test]
+fn auto_reward_bounds_follow_the_suite_and_the_action_repeat() {
+    let y: serde_yaml::Value = serde_yaml::from_str("{r_min: auto, r_max: auto}").unwrap();
+    let cfg = parse_config::<DcwmConfig>("dcwm", &y).unwrap();
+    assert_eq!(cfg, DcwmConfig::default());
+    let mut spec = envs::benchmark_env("walker-walk", 0)
+        .unwrap()
+        .spec()
+        .clone();
+    assert_eq!(spec.reward_range, Some((0.0, 1.0)));
+    for (repeat, hi) in [(1, 1.0), (2, 2.0), (8, 8.0)] {
+        spec.action_repeat = repeat;
+        let r = DcwmConfig::default().for_env(&spec).reward_range();
+        assert_eq!(r, Some((0.0, hi)), "repeat {repeat}");
+    }
+    // A suite without guaranteed bounds (Meta-World): unbounded, as the
+    // official head there.
+    spec.reward_range = None;
+    let cfg = DcwmConfig::default().for_env(&spec);
+    assert_eq!(
+        (cfg.r_min, cfg.r_max, cfg.reward_range()),
+        (None, None, None)
+    );
+    assert!(cfg.check().is_ok());
+    // Fixed bounds stay as given.
+    let cfg = tiny().for_env(&spec);
+    assert_eq!(cfg.reward_range(), Some((0.0, 2.0)));
+}
+
+#[test]
+fn official_td_discount_leaves_one_step_targets_undiscounted() {
+    let at = |td_discount, nstep| {
+        DcwmConfig {
+            td_discount,
+            nstep,
+            ..tiny()
+        }
+        .td_gamma()
+    };
+    assert_eq!(at(TdDiscount::Official, 1), 1.0);
+    assert_eq!(at(TdDiscount::Official, 3), 0.99);
+    assert_eq!(at(TdDiscount::Paper, 1), 0.99);
+    assert_eq!(at(TdDiscount::Paper, 3), 0.99);
+    // The target pieces with the official 1-step discount: r + 1·Q'.
+    let (ret, disc) = nstep_return(&[0.5, 0.25], &[0.0, 0.0], 1, 1, at(TdDiscount::Official, 1));
+    assert_eq!((ret, disc), (vec![0.5, 0.25], vec![1.0, 1.0]));
+}
+
+#[test]
+fn critic_init_is_pytorch_default_or_orthogonal() {
+    for (critic_init, zero_bias) in [(CriticInit::Pytorch, false), (CriticInit::Orthogonal, true)] {
+        let cfg = DcwmConfig {
+            critic_init,
+            ..tiny()
+        };
+        let a = Dcwm::with_config(cfg, 5, 2, Device::Cpu, 1).unwrap();
+        let vars = a.ac.critic_vs.variables();
+        let b0 = &vars["b0"];
+        let fan_in = vars["w0"].size()[1] as f64;
+        let max = b0.abs().max().double_value(&[]);
+        if zero_bias {
+            assert_eq!(max, 0.0, "{critic_init:?}");
+        } else {
+            assert!(
+                max > 0.0 && max <= 1.0 / fan_in.sqrt(),
+                "{critic_init:?}: {max}"
+            );
+        }
+    }
 }

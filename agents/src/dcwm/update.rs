@@ -116,7 +116,7 @@ impl Dcwm {
             &batch.terminated,
             batch.horizon,
             n,
-            self.cfg.gamma,
+            self.cfg.td_gamma(),
         );
         let ret = self.tensor(&ret, &[slice.batch]);
         let disc = self.tensor(&disc, &[slice.batch]);

@@ -12,7 +12,8 @@
 //!   straight-through Gumbel-softmax sample (training) or the expected code
 //!   `softmax(logits) · codebook` (planning);
 //! - reward: `mlp(repr + action, [512, 512], 1)`, squashed by `tanh` into
-//!   `[r_min, r_max]` when both are set;
+//!   `[r_min, r_max]` when both are set (`auto`: DMC `[0, action_repeat]`,
+//!   unbounded elsewhere, as the official code);
 //! - loss over a horizon-H slice: `(1/H) Σ_t ρ^t mean_b (c·CE_t + r·MSE_t)`.
 //!
 //! Ablations (the paper's Figs. 3, 4, 7, 8): `use_fsq: false` (continuous
@@ -336,9 +337,9 @@ impl WorldModel {
             .reward
             .forward(&Tensor::cat(&[z, a], -1))
             .squeeze_dim(-1);
-        match (self.cfg.r_min, self.cfg.r_max) {
-            (Some(lo), Some(hi)) => r.tanh() * ((hi - lo) / 2.0) + (hi + lo) / 2.0,
-            _ => r,
+        match self.cfg.reward_range() {
+            Some((lo, hi)) => r.tanh() * ((hi - lo) / 2.0) + (hi + lo) / 2.0,
+            None => r,
         }
     }
 

@@ -59,6 +59,8 @@ impl DmcEnv {
             control_timestep,
             action_repeat: 1,
             info_names: Vec::new(),
+            // Every suite reward is a product of `rewards.tolerance` terms.
+            reward_range: Some((0.0, 1.0)),
         };
         let mut random = RandomState::from_entropy();
         task.on_seed(&mut physics, &mut random)?;

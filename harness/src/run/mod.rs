@@ -7,7 +7,8 @@
 //!   by the loop from its own stream; the agent learns nothing before.
 //! - After every step the transition goes into the replay buffer and the
 //!   agent's `update` hook runs (the agent picks its schedule).
-//! - Evaluation at env step 0, every `eval_every` env steps and at the end:
+//! - Evaluation at env step 0, every `eval_every` env steps, at the steps
+//!   listed in `eval_at` (at the first agent step reaching each) and at the end:
 //!   `eval_episodes` episodes in eval mode on a separate evaluation env
 //!   (`evaluation.rs`). Each evaluation episode (and each training episode) is
 //!   reset with a seed derived from the run seed and its position, so
@@ -424,12 +425,21 @@ impl Runner<'_> {
 
     /// Evaluates when due; returns whether it did.
     fn maybe_eval(&mut self) -> Result<bool> {
-        if self.cfg.run.eval_every == 0 || self.state.env_step < self.state.next_eval {
+        let (every, step) = (self.cfg.run.eval_every, self.state.env_step);
+        let periodic = every > 0 && step >= self.state.next_eval;
+        // A listed step is due once: when reached since the last evaluation.
+        let listed = self
+            .cfg
+            .run
+            .eval_at
+            .iter()
+            .any(|&t| t <= step && self.state.last_eval_step.is_none_or(|last| last < t));
+        if !(periodic || listed) {
             return Ok(false);
         }
         self.evaluate()?;
-        while self.state.next_eval <= self.state.env_step {
-            self.state.next_eval += self.cfg.run.eval_every;
+        while every > 0 && self.state.next_eval <= step {
+            self.state.next_eval += every;
         }
         Ok(true)
     }

@@ -304,3 +304,24 @@ fn evaluating_a_run_without_a_checkpoint_says_so() {
     assert!(err.to_string().contains("not a run directory"), "{err}");
     std::fs::remove_dir_all(root).ok();
 }
+
+#[test]
+fn listed_evaluation_steps_are_evaluated_once_each() {
+    // 4 episodes of 500 agent steps (1,000 env steps); no periodic
+    // evaluation: rows at the listed steps (the first agent step reaching
+    // each) and at the end.
+    let mut cfg = block_config(0, RunSettings::default().checkpoint_every);
+    cfg.run.eval_at = vec![1, 1500, 1501, 2600];
+    let (root, full, _) = block_dirs("eval-at");
+    block_run(&cfg, &full, BlockAgent::default()).unwrap();
+    let eval = std::fs::read_to_string(full.join("eval.csv")).unwrap();
+    let header = eval.lines().next().unwrap();
+    let col = header.split(',').position(|c| c == "env_step").unwrap();
+    let steps: Vec<u64> = eval
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(steps, vec![2, 1500, 1502, 2600, 4000], "{eval}");
+    std::fs::remove_dir_all(root).ok();
+}
