@@ -110,6 +110,27 @@ pub enum Command {
     Report(crate::report::ReportArgs),
     /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
     Export(crate::report::ExportArgs),
+    /// DCWM's side of the step-by-step check against the official code
+    ///
+    /// Reads a work directory written by `scripts/dcwm_official_check.py`
+    /// (config.json, weights.safetensors in the official layout,
+    /// inputs.safetensors with each update's batch and noise and each plan's
+    /// noise), runs the updates and plans on the CPU, and writes
+    /// rust.safetensors (encodings, losses, gradients, parameters, plan
+    /// values, elites and actions, in the official names) and rust.json
+    /// (timings when config.json asks for them). The script compares.
+    ///
+    /// Example:
+    ///   ctrlbench --torch-threads 2 dcwm-replay ~/.cache/ctrlbench/dcwm-official-check/small
+    #[command(verbatim_doc_comment)]
+    DcwmReplay(DcwmReplayArgs),
+}
+
+/// Arguments of `ctrlbench dcwm-replay`.
+#[derive(Debug, Args)]
+pub struct DcwmReplayArgs {
+    /// The work directory.
+    pub dir: PathBuf,
 }
 
 /// Arguments of `ctrlbench train`.

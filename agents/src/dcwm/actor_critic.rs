@@ -81,6 +81,18 @@ pub(super) struct NstepBatch {
     pub(super) z_next: Tensor,
 }
 
+/// What one critic step did.
+pub(super) struct CriticStep {
+    /// The mean squared TD error over critics and batch.
+    pub(super) loss: f64,
+    /// The mean Q over critics and batch.
+    pub(super) q_mean: f64,
+    /// The gradient norm before clipping.
+    pub(super) grad_norm: f64,
+    /// The TD targets `[B]`.
+    pub(super) target: Tensor,
+}
+
 /// Actor and critics with their targets and optimizers.
 pub(super) struct ActorCritic {
     pub(super) actor_vs: nn::VarStore,
@@ -139,7 +151,7 @@ impl ActorCritic {
     /// the minimum over the target critics `target_critics` at the target
     /// policy's action with clipped smoothing noise (`smoothing`: standard
     /// normals `[B, A]`, scaled by `policy_noise`, clipped to `noise_clip`).
-    /// Matrix multiplies in `kind`. Returns the loss and the mean Q.
+    /// Matrix multiplies in `kind`.
     pub(super) fn critic_update(
         &mut self,
         cfg: &DcwmConfig,
@@ -147,7 +159,7 @@ impl ActorCritic {
         batch: &NstepBatch,
         smoothing: Tensor,
         target_critics: &[i64],
-    ) -> (f64, f64) {
+    ) -> CriticStep {
         let target = tch::no_grad(|| {
             let noise = (smoothing * cfg.policy_noise).clamp(-cfg.noise_clip, cfg.noise_clip);
             let a_next =
@@ -166,17 +178,20 @@ impl ActorCritic {
             .forward(&Tensor::cat(&[&batch.z, &batch.action], -1))
             .squeeze_dim(-1);
         let critic_loss = (&q - target.unsqueeze(0)).square().mean(Kind::Float);
-        self.critic_opt.step(&critic_loss);
-        (
-            critic_loss.double_value(&[]),
-            q.mean(Kind::Float).double_value(&[]),
-        )
+        let grad_norm = self.critic_opt.step(&critic_loss);
+        CriticStep {
+            loss: critic_loss.double_value(&[]),
+            q_mean: q.mean(Kind::Float).double_value(&[]),
+            grad_norm,
+            target,
+        }
     }
 
     /// One actor step: maximise the mean of the critics `members` at the
     /// policy's action for the representations `z` (`[B, D]`). Matrix
-    /// multiplies in `kind`. Returns the loss.
-    pub(super) fn actor_update(&mut self, kind: Kind, z: &Tensor, members: &[i64]) -> f64 {
+    /// multiplies in `kind`. Returns the loss and the gradient norm (before
+    /// clipping).
+    pub(super) fn actor_update(&mut self, kind: Kind, z: &Tensor, members: &[i64]) -> (f64, f64) {
         let pi = pi(&self.actor.cast(kind), z);
         let q_pi = self
             .critic
@@ -184,8 +199,8 @@ impl ActorCritic {
             .forward_members(&Tensor::cat(&[z, &pi], -1), members)
             .mean_dim(0, false, Kind::Float);
         let actor_loss = -q_pi.mean(Kind::Float);
-        self.actor_opt.step(&actor_loss);
-        actor_loss.double_value(&[])
+        let grad_norm = self.actor_opt.step(&actor_loss);
+        (actor_loss.double_value(&[]), grad_norm)
     }
 
     /// Polyak updates with rate `tau`: the target critics, and the target

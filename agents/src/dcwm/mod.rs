@@ -56,6 +56,7 @@
 
 mod actor_critic;
 mod config;
+pub mod official;
 pub mod planner;
 mod update;
 pub mod world_model;
@@ -77,6 +78,7 @@ use crate::nn::{Adam, CastMlp, CheckpointPart, EnsembleMlp};
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, TorchStream, derive_seed};
 use actor_critic::{ActorCritic, pi, sample_members};
+use official::{UpdateTrace, gradients};
 use planner::{LatentModel, PlanNoise};
 use update::UpdateNoise;
 use world_model::{WorldModel, WorldModelLosses, WorldModelNets};
@@ -342,6 +344,17 @@ impl Dcwm {
     /// [`Dcwm::update_on`] with the update's random numbers given (tests
     /// replace them; [`Dcwm::draw_update_noise`] draws the agent's own).
     fn update_with(&mut self, batch: &SliceBatch, noise: UpdateNoise) -> WorldModelLosses {
+        self.update_traced(batch, noise, None)
+    }
+
+    /// [`Dcwm::update_with`], recording each step's gradients and TD
+    /// targets in `trace` when given (the official-code check reads them).
+    fn update_traced(
+        &mut self,
+        batch: &SliceBatch,
+        noise: UpdateNoise,
+        mut trace: Option<&mut UpdateTrace>,
+    ) -> WorldModelLosses {
         self.plan_nets = None;
         let kind = self.wm.compute_kind();
         let s = self.slice_tensors(batch);
@@ -352,6 +365,9 @@ impl Dcwm {
         let losses = self
             .wm
             .update(&s.obs, &s.action, &s.reward, &s.alive, gumbel);
+        if let Some(t) = trace.as_deref_mut() {
+            t.world_model_grads = gradients(&self.wm.vs);
+        }
         self.state.consistency_loss = losses.consistency;
         self.state.reward_loss = losses.reward;
         self.state.world_model_loss = losses.total;
@@ -363,17 +379,26 @@ impl Dcwm {
 
         // Critic.
         let (smoothing, critics) = (noise.smoothing, &noise.target_critics);
-        let (critic_loss, q_mean) = self
+        let critic = self
             .ac
             .critic_update(&self.cfg, kind, &step, smoothing, critics);
         self.state.critic_updates += 1;
-        self.state.critic_loss = critic_loss;
-        self.state.q_mean = q_mean;
+        self.state.critic_loss = critic.loss;
+        self.state.q_mean = critic.q_mean;
+        if let Some(t) = trace.as_deref_mut() {
+            t.critic_grads = gradients(&self.ac.critic_vs);
+            t.critic_grad_norm = critic.grad_norm;
+            t.td_target = Some(critic.target);
+        }
 
         // Actor, delayed: every `actor_update_freq` critic updates.
         if let Some(critics) = &noise.actor_critics {
-            self.state.actor_loss = self.ac.actor_update(kind, &step.z, critics);
+            let (loss, grad_norm) = self.ac.actor_update(kind, &step.z, critics);
+            self.state.actor_loss = loss;
             self.state.actor_updates += 1;
+            if let Some(t) = trace.as_deref_mut() {
+                t.actor = Some((gradients(&self.ac.actor_vs), loss, grad_norm));
+            }
         }
 
         // Targets: Polyak averages of the critics and, after an actor step,

@@ -137,6 +137,16 @@ pub fn estimate_value(
     g + model.value(&z, &a_h, critics) * discount
 }
 
+/// Each iteration's values `[N]` (policy trajectories first) and elite
+/// indices `[num_elites]` (in `topk` order), recorded by [`plan_traced`].
+#[derive(Debug, Default)]
+pub struct PlanTrace {
+    /// Values of every sequence, per iteration.
+    pub values: Vec<Tensor>,
+    /// Indices of the elites, per iteration.
+    pub elites: Vec<Tensor>,
+}
+
 /// Plans from the latent `z0` (`[1, D]`). `prev_mean` (`[H, A]`) warm-starts
 /// the mean shifted by one step; `prior_std` is the std of the noise on the
 /// policy prior's actions (the agent's current exploration noise, in training
@@ -150,6 +160,30 @@ pub fn plan(
     noise: &PlanNoise,
     prior_std: f64,
     explore_std: f64,
+) -> Plan {
+    plan_traced(
+        model,
+        cfg,
+        z0,
+        prev_mean,
+        noise,
+        prior_std,
+        explore_std,
+        None,
+    )
+}
+
+/// [`plan`], recording each iteration's values and elites in `trace`.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_traced(
+    model: &dyn LatentModel,
+    cfg: &MppiConfig,
+    z0: &Tensor,
+    prev_mean: Option<&Tensor>,
+    noise: &PlanNoise,
+    prior_std: f64,
+    explore_std: f64,
+    mut trace: Option<&mut PlanTrace>,
 ) -> Plan {
     let device = z0.device();
     let h = cfg.horizon as i64;
@@ -197,6 +231,10 @@ pub fn plan(
         )
         .nan_to_num(0.0, None, None);
         let (elite_value, elite_idx) = value.topk(cfg.num_elites as i64, 0, true, true);
+        if let Some(t) = trace.as_deref_mut() {
+            t.values.push(value.shallow_clone());
+            t.elites.push(elite_idx.shallow_clone());
+        }
         elite_actions = actions.index_select(1, &elite_idx);
         let max_value = elite_value.max();
         score = ((elite_value - max_value) * cfg.temperature).exp();

@@ -220,6 +220,12 @@ impl WorldModel {
         }
     }
 
+    /// The encoder's output before quantization, `[B, d·b]` (`[B, d]`
+    /// without FSQ), in f32.
+    pub fn pre_quantization(&self, obs: &Tensor) -> Tensor {
+        self.encoder.forward(obs)
+    }
+
     /// Encodes observations `[B, obs_dim]`.
     pub fn encode(&self, nets: &WorldModelNets, obs: &Tensor) -> Encoded {
         let z = nets.encoder.forward(obs);
