@@ -323,7 +323,7 @@ impl Sac {
             .pow_tensor_scalar(2)
             .mean(Kind::Float)
             * self.cfg.num_q as f64;
-        self.critic_opt.step(&critic_loss);
+        let _ = self.critic_opt.step(&critic_loss);
         self.state.critic_loss = critic_loss.double_value(&[]);
         self.state.q_mean = q.mean(Kind::Float).double_value(&[]);
         self.state.updates += 1;
@@ -339,14 +339,14 @@ impl Sac {
                 let (pi, log_prob) = self.sample_policy(&obs, &eps);
                 let q_pi = Self::q(&self.critic, &obs, &pi).min_dim(0, false).0;
                 let actor_loss = (&log_prob * self.alpha() - q_pi).mean(Kind::Float);
-                self.actor_opt.step(&actor_loss);
+                let _ = self.actor_opt.step(&actor_loss);
                 self.state.actor_loss = actor_loss.double_value(&[]);
                 self.state.entropy = -log_prob.mean(Kind::Float).double_value(&[]);
                 if self.cfg.learn_alpha {
                     let log_prob = log_prob.detach();
                     let alpha_loss = (-self.log_alpha.exp() * (log_prob + self.target_entropy))
                         .mean(Kind::Float);
-                    self.alpha_opt.step(&alpha_loss);
+                    let _ = self.alpha_opt.step(&alpha_loss);
                 }
             }
         }

@@ -81,14 +81,14 @@ pub(super) struct NstepBatch {
     pub(super) z_next: Tensor,
 }
 
-/// What one critic step did.
+/// What one critic step did (device scalars, read later).
 pub(super) struct CriticStep {
     /// The mean squared TD error over critics and batch.
-    pub(super) loss: f64,
+    pub(super) loss: Tensor,
     /// The mean Q over critics and batch.
-    pub(super) q_mean: f64,
+    pub(super) q_mean: Tensor,
     /// The gradient norm before clipping.
-    pub(super) grad_norm: f64,
+    pub(super) grad_norm: Tensor,
     /// The TD targets `[B]`.
     pub(super) target: Tensor,
 }
@@ -151,7 +151,7 @@ impl ActorCritic {
     /// the minimum over the target critics `target_critics` at the target
     /// policy's action with clipped smoothing noise (`smoothing`: standard
     /// normals `[B, A]`, scaled by `policy_noise`, clipped to `noise_clip`).
-    /// Matrix multiplies in `kind`.
+    /// Matrix multiplies in `kind`; nothing waits for the device.
     pub(super) fn critic_update(
         &mut self,
         cfg: &DcwmConfig,
@@ -180,8 +180,8 @@ impl ActorCritic {
         let critic_loss = (&q - target.unsqueeze(0)).square().mean(Kind::Float);
         let grad_norm = self.critic_opt.step(&critic_loss);
         CriticStep {
-            loss: critic_loss.double_value(&[]),
-            q_mean: q.mean(Kind::Float).double_value(&[]),
+            loss: critic_loss.detach(),
+            q_mean: q.detach().mean(Kind::Float),
             grad_norm,
             target,
         }
@@ -190,8 +190,13 @@ impl ActorCritic {
     /// One actor step: maximise the mean of the critics `members` at the
     /// policy's action for the representations `z` (`[B, D]`). Matrix
     /// multiplies in `kind`. Returns the loss and the gradient norm (before
-    /// clipping).
-    pub(super) fn actor_update(&mut self, kind: Kind, z: &Tensor, members: &[i64]) -> (f64, f64) {
+    /// clipping), as device scalars.
+    pub(super) fn actor_update(
+        &mut self,
+        kind: Kind,
+        z: &Tensor,
+        members: &[i64],
+    ) -> (Tensor, Tensor) {
         let pi = pi(&self.actor.cast(kind), z);
         let q_pi = self
             .critic
@@ -200,7 +205,7 @@ impl ActorCritic {
             .mean_dim(0, false, Kind::Float);
         let actor_loss = -q_pi.mean(Kind::Float);
         let grad_norm = self.actor_opt.step(&actor_loss);
-        (actor_loss.double_value(&[]), grad_norm)
+        (actor_loss.detach(), grad_norm)
     }
 
     /// Polyak updates with rate `tau`: the target critics, and the target

@@ -81,7 +81,7 @@ use actor_critic::{ActorCritic, pi, sample_members};
 use official::{UpdateTrace, gradients};
 use planner::{LatentModel, PlanNoise};
 use update::UpdateNoise;
-use world_model::{WorldModel, WorldModelLosses, WorldModelNets};
+use world_model::{WorldModel, WorldModelNets};
 
 /// Counters and generators: what a checkpoint needs besides the tensors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,8 +154,14 @@ pub struct Dcwm {
     prev_mean: [Option<Tensor>; 2],
     /// Networks for acting (`None` after an update).
     plan_nets: Option<PlanNets>,
+    /// Metrics of the last update still on the device, with the state field
+    /// each goes to; [`Dcwm::settle_metrics`] reads them all at once.
+    pending: Vec<(Metric, Tensor)>,
     state: DcwmState,
 }
+
+/// A metric's field in [`DcwmState`].
+type Metric = fn(&mut DcwmState) -> &mut f64;
 
 /// The planner's view of the world model and actor–critic. Planning
 /// propagates the expected code (`plan_unc_prop_mode: weighted-avg`).
@@ -174,10 +180,10 @@ impl LatentModel for PlanningModel<'_> {
     fn policy(&self, z: &Tensor) -> Tensor {
         pi(&self.nets.actor, z)
     }
-    fn value(&self, z: &Tensor, a: &Tensor, members: &[i64]) -> Tensor {
+    fn value(&self, z: &Tensor, a: &Tensor, members: &Tensor) -> Tensor {
         self.nets
             .critic
-            .forward_members(&Tensor::cat(&[z, a], -1), members)
+            .forward_index(&Tensor::cat(&[z, a], -1), members)
             .mean_dim(0, false, Kind::Float)
             .squeeze_dim(-1)
     }
@@ -231,6 +237,7 @@ impl Dcwm {
             ac,
             prev_mean: [None, None],
             plan_nets: None,
+            pending: Vec::new(),
             state: DcwmState {
                 episodes: 0,
                 episode_steps: 0,
@@ -269,8 +276,14 @@ impl Dcwm {
         exploration_noise(&self.cfg, self.state.schedule_step)
     }
 
+    /// A host slice as a device tensor; on a GPU through pinned memory,
+    /// without waiting for the copy.
     fn tensor(&self, v: &[f32], shape: &[i64]) -> Tensor {
-        Tensor::from_slice(v).view(shape).to_device(self.device)
+        let t = Tensor::from_slice(v).view(shape);
+        match self.device {
+            Device::Cpu => t,
+            d => t.pin_memory(d).to_device_(d, Kind::Float, true, false),
+        }
     }
 
     /// Plans (or queries the policy) for one observation.
@@ -329,11 +342,36 @@ impl Dcwm {
     }
 
     /// One update of world model, critic and (every `actor_update_freq`)
-    /// actor on a slice batch, with noise from the agent's own streams.
-    pub fn update_on(&mut self, batch: &SliceBatch) -> WorldModelLosses {
+    /// actor on a slice batch, with noise from the agent's own streams; its
+    /// losses are in [`Agent::metrics`] after.
+    pub fn update_on(&mut self, batch: &SliceBatch) {
+        self.update_drawn(batch);
+        self.settle_metrics();
+    }
+
+    /// [`Dcwm::update_on`] without reading its metrics back.
+    fn update_drawn(&mut self, batch: &SliceBatch) {
         let b = (batch.reward.len() / batch.horizon) as i64;
         let noise = self.draw_update_noise(b, self.actor_due());
-        self.update_with(batch, noise)
+        self.update_with(batch, noise);
+    }
+
+    /// Reads the metrics of the last update from the device (one
+    /// synchronisation) into the state.
+    fn settle_metrics(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let values: Vec<Tensor> = pending
+            .iter()
+            .map(|(_, t)| t.to_kind(Kind::Double))
+            .collect();
+        let values = Vec::<f64>::try_from(Tensor::stack(&values, 0).to_device(Device::Cpu))
+            .unwrap_or_default();
+        for ((field, _), v) in pending.iter().zip(values) {
+            *field(&mut self.state) = v;
+        }
     }
 
     /// Whether the next critic update is followed by an actor update.
@@ -343,8 +381,8 @@ impl Dcwm {
 
     /// [`Dcwm::update_on`] with the update's random numbers given (tests
     /// replace them; [`Dcwm::draw_update_noise`] draws the agent's own).
-    fn update_with(&mut self, batch: &SliceBatch, noise: UpdateNoise) -> WorldModelLosses {
-        self.update_traced(batch, noise, None)
+    fn update_with(&mut self, batch: &SliceBatch, noise: UpdateNoise) {
+        self.update_traced(batch, noise, None);
     }
 
     /// [`Dcwm::update_with`], recording each step's gradients and TD
@@ -354,7 +392,7 @@ impl Dcwm {
         batch: &SliceBatch,
         noise: UpdateNoise,
         mut trace: Option<&mut UpdateTrace>,
-    ) -> WorldModelLosses {
+    ) {
         self.plan_nets = None;
         let kind = self.wm.compute_kind();
         let s = self.slice_tensors(batch);
@@ -366,12 +404,15 @@ impl Dcwm {
             .wm
             .update(&s.obs, &s.action, &s.reward, &s.alive, gumbel);
         if let Some(t) = trace.as_deref_mut() {
-            t.world_model_grads = gradients(&self.wm.vs);
+            t.world_model_grads = gradients(&self.wm.vs, self.wm.optimizer().last_clip());
+            t.world_model_grad_norm = Some(losses.grad_norm.shallow_clone());
         }
-        self.state.consistency_loss = losses.consistency;
-        self.state.reward_loss = losses.reward;
-        self.state.world_model_loss = losses.total;
-        self.state.world_model_grad_norm = losses.grad_norm;
+        self.pending = vec![
+            (|s| &mut s.consistency_loss, losses.consistency),
+            (|s| &mut s.reward_loss, losses.reward),
+            (|s| &mut s.world_model_loss, losses.total),
+            (|s| &mut s.world_model_grad_norm, losses.grad_norm),
+        ];
 
         // n-step targets: the slice's n-step transition, its codes from the
         // updated encoder.
@@ -383,28 +424,28 @@ impl Dcwm {
             .ac
             .critic_update(&self.cfg, kind, &step, smoothing, critics);
         self.state.critic_updates += 1;
-        self.state.critic_loss = critic.loss;
-        self.state.q_mean = critic.q_mean;
         if let Some(t) = trace.as_deref_mut() {
-            t.critic_grads = gradients(&self.ac.critic_vs);
-            t.critic_grad_norm = critic.grad_norm;
+            t.critic_grads = gradients(&self.ac.critic_vs, self.ac.critic_opt.last_clip());
+            t.critic_grad_norm = Some(critic.grad_norm.shallow_clone());
             t.td_target = Some(critic.target);
         }
+        self.pending.push((|s| &mut s.critic_loss, critic.loss));
+        self.pending.push((|s| &mut s.q_mean, critic.q_mean));
 
         // Actor, delayed: every `actor_update_freq` critic updates.
         if let Some(critics) = &noise.actor_critics {
             let (loss, grad_norm) = self.ac.actor_update(kind, &step.z, critics);
-            self.state.actor_loss = loss;
             self.state.actor_updates += 1;
             if let Some(t) = trace.as_deref_mut() {
-                t.actor = Some((gradients(&self.ac.actor_vs), loss, grad_norm));
+                let grads = gradients(&self.ac.actor_vs, self.ac.actor_opt.last_clip());
+                t.actor = Some((grads, loss.shallow_clone(), grad_norm));
             }
+            self.pending.push((|s| &mut s.actor_loss, loss));
         }
 
         // Targets: Polyak averages of the critics and, after an actor step,
         // of the actor.
         self.ac.update_targets(self.cfg.tau, actor_due);
-        losses
     }
 
     /// The parameter stores of a checkpoint, each with its file (saved and
@@ -533,8 +574,9 @@ impl Agent for Dcwm {
     fn learn(&mut self, buffer: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
         for _ in 0..n {
             let batch = self.sample(buffer)?;
-            self.update_on(&batch);
+            self.update_drawn(&batch);
         }
+        self.settle_metrics();
         Ok(())
     }
 

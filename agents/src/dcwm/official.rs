@@ -41,26 +41,32 @@ use super::{ConsistencyLoss, Dcwm, DcwmConfig, PlanNets, PlanningModel};
 use crate::agent::AgentError;
 use crate::buffer::SliceBatch;
 
-/// What a traced update records: each optimizer's gradients right before
-/// its step (after clipping), in our names, and the critic step's results.
+/// What a traced update records: each optimizer's gradients as its step
+/// used them (after clipping), in our names, with the gradient norms
+/// (before clipping) and the TD targets.
 #[derive(Default)]
 pub(super) struct UpdateTrace {
     pub(super) world_model_grads: Vec<(String, Tensor)>,
+    pub(super) world_model_grad_norm: Option<Tensor>,
     pub(super) critic_grads: Vec<(String, Tensor)>,
-    pub(super) critic_grad_norm: f64,
+    pub(super) critic_grad_norm: Option<Tensor>,
     pub(super) td_target: Option<Tensor>,
     /// The actor step's gradients, loss and gradient norm, when it stepped.
-    pub(super) actor: Option<(Vec<(String, Tensor)>, f64, f64)>,
+    pub(super) actor: Option<(Vec<(String, Tensor)>, Tensor, Tensor)>,
 }
 
-/// Copies of the defined gradients of a store's variables, by name.
-pub(super) fn gradients(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+/// Copies of the defined gradients of a store's variables, by name, times
+/// the optimizer's clip coefficient `clip` (the gradients its step used).
+pub(super) fn gradients(vs: &nn::VarStore, clip: Option<&Tensor>) -> Vec<(String, Tensor)> {
     let mut out: Vec<(String, Tensor)> = vs
         .variables()
         .into_iter()
         .filter_map(|(name, v)| {
             let g = v.grad();
-            g.defined().then(|| (name, g.detach().copy()))
+            g.defined().then(|| {
+                let g = g.detach().copy();
+                (name, clip.map_or_else(|| g.shallow_clone(), |c| &g * c))
+            })
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -254,8 +260,14 @@ impl Dcwm {
         let mut out = Vec::new();
         for (store, name, official, layout) in self.official_names()? {
             let v = &store.of(self).variables()[&name];
-            let t = tch::no_grad(|| layout.to_official(&v.detach()).to_device(Device::Cpu));
-            out.push((official, t.contiguous()));
+            // A copy, not a view of the live parameter: a snapshot.
+            let t = tch::no_grad(|| {
+                layout
+                    .to_official(&v.detach())
+                    .to_device(Device::Cpu)
+                    .copy()
+            });
+            out.push((official, t));
         }
         Ok(out)
     }
@@ -451,32 +463,34 @@ pub fn replay(dir: &Path) -> Result<(), AgentError> {
             }
         });
         let mut trace = UpdateTrace::default();
-        let losses = agent.update_traced(&batch, noise, Some(&mut trace));
+        agent.update_traced(&batch, noise, Some(&mut trace));
+        agent.settle_metrics();
+        let st = &agent.state;
         out.push((
             format!("{key}.consistency_loss"),
-            scalar(losses.consistency),
+            scalar(st.consistency_loss),
         ));
-        out.push((format!("{key}.reward_loss"), scalar(losses.reward)));
-        out.push((
-            format!("{key}.world_model_grad_norm"),
-            scalar(losses.grad_norm),
-        ));
-        out.push((
-            format!("{key}.critic_loss"),
-            scalar(agent.state.critic_loss),
-        ));
-        out.push((
-            format!("{key}.critic_grad_norm"),
-            scalar(trace.critic_grad_norm),
-        ));
+        out.push((format!("{key}.reward_loss"), scalar(st.reward_loss)));
+        out.push((format!("{key}.critic_loss"), scalar(st.critic_loss)));
+        for (name, norm) in [
+            ("world_model_grad_norm", &trace.world_model_grad_norm),
+            ("critic_grad_norm", &trace.critic_grad_norm),
+        ] {
+            if let Some(n) = norm {
+                out.push((format!("{key}.{name}"), n.detach().copy().view([1])));
+            }
+        }
         if let Some(t) = &trace.td_target {
             out.push((format!("{key}.td_target"), t.detach().copy()));
         }
         agent.official_grads(Store::WorldModel, &trace.world_model_grads, &mut out, &key)?;
         agent.official_grads(Store::Critic, &trace.critic_grads, &mut out, &key)?;
         if let Some((grads, loss, norm)) = &trace.actor {
-            out.push((format!("{key}.actor_loss"), scalar(*loss)));
-            out.push((format!("{key}.actor_grad_norm"), scalar(*norm)));
+            out.push((format!("{key}.actor_loss"), loss.detach().copy().view([1])));
+            out.push((
+                format!("{key}.actor_grad_norm"),
+                norm.detach().copy().view([1]),
+            ));
             agent.official_grads(Store::Actor, grads, &mut out, &key)?;
         }
         for (name, t) in agent.export_official()? {
@@ -544,6 +558,7 @@ pub fn replay(dir: &Path) -> Result<(), AgentError> {
             let (batch, noise) = update_inputs(&agent, &inputs, 0)?;
             let t = Instant::now();
             agent.update_with(&batch, noise);
+            agent.settle_metrics();
             update_ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         plan_ms.drain(..3);

@@ -25,8 +25,9 @@ pub trait LatentModel {
     fn next(&self, z: &Tensor, a: &Tensor) -> Tensor;
     /// Policy prior actions `[N, A]` in [-1, 1], without noise.
     fn policy(&self, z: &Tensor) -> Tensor;
-    /// Mean of the critics `members` at `(z, a)`: `[N]`.
-    fn value(&self, z: &Tensor, a: &Tensor, members: &[i64]) -> Tensor;
+    /// Mean of the critics `members` (int64 indices on the device) at
+    /// `(z, a)`: `[N]`.
+    fn value(&self, z: &Tensor, a: &Tensor, members: &Tensor) -> Tensor;
 }
 
 /// MPPI settings (DCMPCConfig's planning block).
@@ -121,7 +122,7 @@ pub fn estimate_value(
     actions: &Tensor,
     terminal_noise: &Tensor,
     prior_std: f64,
-    critics: &[i64],
+    critics: &Tensor,
 ) -> Tensor {
     let n = actions.size()[1];
     let mut z = z0.expand([n, -1], false);
@@ -188,6 +189,11 @@ pub fn plan_traced(
     let device = z0.device();
     let h = cfg.horizon as i64;
     let n_pi = cfg.num_pi_trajs as i64;
+    // Each iteration's critics, uploaded once for the whole plan.
+    let q = noise.critics.first().map_or(0, Vec::len) as i64;
+    let critics = Tensor::from_slice(&noise.critics.concat())
+        .view([noise.critics.len() as i64, q])
+        .to_device(device);
 
     // Policy-prior trajectories.
     let mut prior = Vec::with_capacity(cfg.horizon);
@@ -227,7 +233,7 @@ pub fn plan_traced(
             &actions,
             &noise.terminal.get(i),
             prior_std,
-            &noise.critics[i as usize],
+            &critics.get(i),
         )
         .nan_to_num(0.0, None, None);
         let (elite_value, elite_idx) = value.topk(cfg.num_elites as i64, 0, true, true);
@@ -295,7 +301,7 @@ mod tests {
         fn policy(&self, z: &Tensor) -> Tensor {
             z.zeros_like()
         }
-        fn value(&self, z: &Tensor, _a: &Tensor, _m: &[i64]) -> Tensor {
+        fn value(&self, z: &Tensor, _a: &Tensor, _m: &Tensor) -> Tensor {
             Tensor::zeros([z.size()[0]], (Kind::Float, z.device()))
         }
     }

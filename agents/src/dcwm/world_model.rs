@@ -40,17 +40,18 @@ pub struct Encoded {
     pub indices: Option<Tensor>,
 }
 
-/// Losses of one world-model update.
-#[derive(Debug, Clone, Copy, Default)]
+/// Losses of one world-model update, as device scalars (read them
+/// together, once, to keep the device busy).
+#[derive(Debug)]
 pub struct WorldModelLosses {
     /// Consistency (cross-entropy or MSE), ρ-weighted.
-    pub consistency: f64,
+    pub consistency: Tensor,
     /// Reward MSE, ρ-weighted.
-    pub reward: f64,
+    pub reward: Tensor,
     /// `consistency_coef · consistency + reward_coef · reward`.
-    pub total: f64,
+    pub total: Tensor,
     /// Global gradient norm before clipping.
-    pub grad_norm: f64,
+    pub grad_norm: Tensor,
 }
 
 /// The world model's three networks with their matrix multiplies in one
@@ -415,9 +416,9 @@ impl WorldModel {
         let (total, c, r) = self.loss(obs, action, reward, alive, noise);
         let grad_norm = self.opt.step(&total);
         WorldModelLosses {
-            consistency: c.double_value(&[]),
-            reward: r.double_value(&[]),
-            total: total.double_value(&[]),
+            consistency: c.detach(),
+            reward: r.detach(),
+            total: total.detach(),
             grad_norm,
         }
     }

@@ -117,7 +117,13 @@ impl EnsembleMlp {
     /// REDQ-style "2 random critics") so the others cost nothing.
     pub fn forward_members(&self, x: &Tensor, members: &[i64]) -> Tensor {
         let idx = Tensor::from_slice(members).to_device(x.device());
-        self.forward_layers(x, members.len() as i64, |t| t.index_select(0, &idx))
+        self.forward_index(x, &idx)
+    }
+
+    /// [`EnsembleMlp::forward_members`] with the indices already a 1-d int64
+    /// tensor on the device (no upload, no synchronisation).
+    pub fn forward_index(&self, x: &Tensor, members: &Tensor) -> Tensor {
+        self.forward_layers(x, members.size()[0], |t| t.index_select(0, members))
     }
 
     /// The ensemble with the matrix multiplies of its hidden layers in `kind`

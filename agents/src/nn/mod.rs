@@ -33,15 +33,16 @@ use tch::{Tensor, nn};
 /// file once and in the same order.
 pub type CheckpointPart<A, T> = (&'static str, fn(&A) -> &T, fn(&mut A) -> &mut T);
 
-/// `target ← (1 − τ) target + τ online` for every variable of `online`
-/// (matched by name).
+/// `target ← target + τ (online − target)` for every variable of `online`
+/// (matched by name): one `lerp_` kernel per tensor, as PyTorch's
+/// `lerp_`-based soft updates (TD-MPC2, DCWM) compute it.
 pub fn polyak_update(target: &nn::VarStore, online: &nn::VarStore, tau: f64) {
     let online = online.variables();
     let mut target = target.variables();
     tch::no_grad(|| {
         for (name, src) in online {
             if let Some(dst) = target.get_mut(&name) {
-                dst.copy_(&(&*dst * (1.0 - tau) + src * tau));
+                let _ = dst.lerp_(&src, tau);
             }
         }
     });
@@ -49,7 +50,15 @@ pub fn polyak_update(target: &nn::VarStore, online: &nn::VarStore, tau: f64) {
 
 /// Copies every variable of `src` into `dst` (a hard target update).
 pub fn copy_params(dst: &nn::VarStore, src: &nn::VarStore) {
-    polyak_update(dst, src, 1.0);
+    let src = src.variables();
+    let mut dst = dst.variables();
+    tch::no_grad(|| {
+        for (name, s) in src {
+            if let Some(d) = dst.get_mut(&name) {
+                d.copy_(&s);
+            }
+        }
+    });
 }
 
 /// A Gaussian squashed by tanh (SAC's policy distribution).
