@@ -138,6 +138,13 @@ pub trait Agent: Send {
         0.0
     }
 
+    /// Matrix-multiply FLOPs of one training-mode `act`, where the agent
+    /// can count them (`bench agent` compares the act time with the
+    /// machine's matrix-multiply rate: the FLOP floor).
+    fn act_flops(&self) -> Option<f64> {
+        None
+    }
+
     /// Training metrics for train.csv (e.g. losses). Return the same names
     /// every time; use `f64::NAN` for "not yet available" (written empty).
     fn metrics(&self) -> Vec<(String, f64)> {

@@ -592,6 +592,41 @@ impl Agent for Dcwm {
         self.cfg.utd_ratio
     }
 
+    /// One MPPI plan: the policy-prior rollouts, then per iteration every
+    /// sample through `plan_horizon` reward and dynamics steps (with the
+    /// expected code), the terminal policy and the sampled critics.
+    fn act_flops(&self) -> Option<f64> {
+        if !self.cfg.mpc {
+            return None;
+        }
+        let mlp = |inp: i64, out: i64| {
+            let mut dims = vec![inp];
+            dims.extend(self.cfg.mlp_dims.iter().map(|&w| w as i64));
+            dims.push(out);
+            dims.windows(2)
+                .map(|w| 2.0 * (w[0] * w[1]) as f64)
+                .sum::<f64>()
+        };
+        let (d, a) = (self.wm.repr_dim(), self.act_dim as i64);
+        let latent = self.cfg.latent_dim as i64;
+        let channels = self.cfg.fsq_levels.len() as i64;
+        // The dynamics head and, with logits, the expected code.
+        let dynamics = match (self.wm.codebook_size(), self.cfg.consistency_loss) {
+            (Some(c), ConsistencyLoss::CrossEntropy) => {
+                mlp(d + a, latent * c) + 2.0 * (latent * c * channels) as f64
+            }
+            (Some(_), ConsistencyLoss::Mse) => mlp(d + a, latent * channels),
+            (None, _) => mlp(d + a, latent),
+        };
+        let (reward, policy, critic) = (mlp(d + a, 1), mlp(d, a), mlp(d + a, 1));
+        let h = self.cfg.plan_horizon as f64;
+        let (n, n_pi) = (self.cfg.num_samples as f64, self.cfg.num_pi_trajs as f64);
+        let q = self.cfg.q_sample_size as f64;
+        let iteration = n * (h * (reward + dynamics) + policy + q * critic);
+        let prior = n_pi * (h * policy + (h - 1.0) * dynamics);
+        Some(self.cfg.iterations as f64 * iteration + prior)
+    }
+
     fn metrics(&self) -> Vec<(String, f64)> {
         let s = &self.state;
         vec![

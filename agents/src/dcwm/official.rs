@@ -434,6 +434,7 @@ fn plan_inputs(
 
 /// Runs the replay of `dir` (see the module doc) on the CPU.
 pub fn replay(dir: &Path) -> Result<(), AgentError> {
+    crate::device::apply_torch_threads();
     let text = std::fs::read_to_string(dir.join("config.json"))
         .map_err(|e| AgentError::Other(format!("reading {}/config.json: {e}", dir.display())))?;
     let rc: ReplayConfig = serde_json::from_str(&text)

@@ -116,7 +116,12 @@ impl EnsembleMlp {
     /// `[M, B, out]`. Used where an algorithm samples a few members (e.g.
     /// REDQ-style "2 random critics") so the others cost nothing.
     pub fn forward_members(&self, x: &Tensor, members: &[i64]) -> Tensor {
-        let idx = Tensor::from_slice(members).to_device(x.device());
+        let idx = Tensor::from_slice(members);
+        let idx = match x.device() {
+            tch::Device::Cpu => idx,
+            // Through pinned memory, so that the host does not wait.
+            d => idx.pin_memory(d).to_device_(d, Kind::Int64, true, false),
+        };
         self.forward_index(x, &idx)
     }
 

@@ -31,6 +31,34 @@ pub struct AgentBench {
     pub updates_per_agent_step: f64,
     /// Env steps per agent step (action repeat).
     pub action_repeat: u64,
+    /// Matrix-multiply GFLOP of one act, where the agent counts them.
+    pub act_gflop: Option<f64>,
+    /// The machine's f32 matrix-multiply rate on the device, GFLOP/s,
+    /// measured in the same run ([`matmul_gflops`]).
+    pub matmul_gflops: f64,
+}
+
+/// The f32 matrix-multiply rate (GFLOP/s) on `device` with the current
+/// thread setting: the median of 20 products of a `[512, 1024]` by a
+/// `[1024, 512]` matrix (a planning layer's size: 512 samples, hidden width
+/// 512, a 1,024-wide latent), after 3 warm-ups. What an act could reach if
+/// it were all such products: its FLOP floor.
+pub fn matmul_gflops(device: tch::Device) -> f64 {
+    let opts = (tch::Kind::Float, device);
+    let (x, w) = (
+        tch::Tensor::randn([512, 1024], opts),
+        tch::Tensor::randn([1024, 512], opts),
+    );
+    let mut t = Vec::with_capacity(20);
+    for i in 0..23 {
+        let t0 = Instant::now();
+        // Reading one value waits for the product on a GPU.
+        let _ = x.matmul(&w).double_value(&[0, 0]);
+        if i >= 3 {
+            t.push(ms(t0));
+        }
+    }
+    2.0 * 512.0 * 1024.0 * 512.0 / (Timings::of(&mut t).median * 1e6)
 }
 
 /// Median and spread of repeated timings, in milliseconds.
@@ -213,7 +241,10 @@ pub fn bench_agent(
         }
     }
     let loop_s = t0.elapsed().as_secs_f64().max(1e-9);
+    let matmul = matmul_gflops(tch_device);
     Ok(AgentBench {
+        act_gflop: agent.act_flops().map(|f| f / 1e9),
+        matmul_gflops: matmul,
         agent: agent_name.to_string(),
         task: spec.name.clone(),
         device: format!("{tch_device:?}").to_lowercase(),
@@ -259,6 +290,17 @@ impl fmt::Display for AgentBench {
             stats(&r.act_ms),
             r.action_repeat
         )?;
+        if let Some(g) = r.act_gflop {
+            let floor_ms = g / r.matmul_gflops * 1e3;
+            writeln!(
+                f,
+                "act FLOP floor    {:>10.2} ms  ({g:.1} GFLOP per act at the matmul rate of \
+                 {:.1} GFLOP/s measured here: the act takes {:.2}x its floor)",
+                floor_ms,
+                r.matmul_gflops,
+                r.act_ms.median / floor_ms
+            )?;
+        }
         writeln!(f, "env step          {}", stats(&r.env_ms))?;
         writeln!(
             f,
