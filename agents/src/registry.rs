@@ -156,6 +156,9 @@ pub trait NamedAgent: Agent + Sized + 'static {
 }
 
 fn make_boxed<A: NamedAgent>(init: &AgentInit) -> Result<Box<dyn Agent>, AgentError> {
+    // libtorch's thread count is per thread: the configured one (1 by
+    // default) on the thread that makes and runs the agent.
+    crate::device::apply_torch_threads();
     Ok(Box::new(A::new(init)?))
 }
 

@@ -158,6 +158,9 @@ impl Sac {
         device: Device,
         seed: u64,
     ) -> Result<Self, AgentError> {
+        // libtorch's thread count is per thread: the configured one (1 by
+        // default) on the thread that makes and runs the agent.
+        crate::device::apply_torch_threads();
         let bad = |m: &str| AgentError::Config {
             agent: "sac".into(),
             message: m.into(),

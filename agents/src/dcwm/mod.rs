@@ -46,6 +46,17 @@
 //! same missing flags mean it masks no episode's last transition on either
 //! suite, which is what this does for truncated episodes.
 //!
+//! Device work: an update never waits for the device. Its losses and
+//! gradient norms stay device scalars until the end of a block of updates
+//! ([`Agent::learn`]) reads them all at once; the optimizers clip with a
+//! coefficient computed on the device and step over flat buffers
+//! ([`crate::nn::Adam`]); targets move by one `lerp_` per tensor; batches and
+//! critic indices go up through pinned memory without blocking. So on a GPU
+//! the host assembles the next batch while the device runs the current
+//! update, the overlap the official code gets from its 5 prefetching
+//! sampler threads. A plan uploads its critic indices once and reads back
+//! only the action.
+//!
 //! All randomness comes from the run seed: host-side draws from [`Rng`],
 //! on-device noise from a [`TorchStream`], so CPU runs are reproducible.
 //!
@@ -206,6 +217,9 @@ impl Dcwm {
         device: Device,
         seed: u64,
     ) -> Result<Self, AgentError> {
+        // libtorch's thread count is per thread: the configured one (1 by
+        // default) on the thread that makes and runs the agent.
+        crate::device::apply_torch_threads();
         cfg.check().map_err(|message| AgentError::Config {
             agent: "dcwm".into(),
             message,
@@ -322,6 +336,7 @@ impl Dcwm {
                     &noise,
                     sigma,
                     explore_std,
+                    None,
                 )
             });
             self.prev_mean[slot] = Some(plan.mean);
@@ -436,7 +451,7 @@ impl Dcwm {
         if let Some(critics) = &noise.actor_critics {
             let (loss, grad_norm) = self.ac.actor_update(kind, &step.z, critics);
             self.state.actor_updates += 1;
-            if let Some(t) = trace.as_deref_mut() {
+            if let Some(t) = trace {
                 let grads = gradients(&self.ac.actor_vs, self.ac.actor_opt.last_clip());
                 t.actor = Some((grads, loss.shallow_clone(), grad_norm));
             }

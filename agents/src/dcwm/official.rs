@@ -35,7 +35,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor, nn};
 
-use super::planner::{PlanNoise, PlanTrace, plan_traced};
+use super::planner::{PlanNoise, PlanTrace, plan};
 use super::update::UpdateNoise;
 use super::{ConsistencyLoss, Dcwm, DcwmConfig, PlanNets, PlanningModel};
 use crate::agent::AgentError;
@@ -52,8 +52,11 @@ pub(super) struct UpdateTrace {
     pub(super) critic_grad_norm: Option<Tensor>,
     pub(super) td_target: Option<Tensor>,
     /// The actor step's gradients, loss and gradient norm, when it stepped.
-    pub(super) actor: Option<(Vec<(String, Tensor)>, Tensor, Tensor)>,
+    pub(super) actor: Option<ActorStepTrace>,
 }
+
+/// An actor step's gradients (our names), loss and gradient norm.
+pub(super) type ActorStepTrace = (Vec<(String, Tensor)>, Tensor, Tensor);
 
 /// Copies of the defined gradients of a store's variables, by name, times
 /// the optimizer's clip coefficient `clip` (the gradients its step used).
@@ -129,40 +132,32 @@ enum Layout {
     EnsembleVector,
 }
 
+/// `t` viewed as `[a, b, rest…]`, transposed to `[b, a, rest…]` and
+/// flattened back to `[a·b, rest…]`: row `i·b + j` becomes row `j·a + i`.
+fn swap_row_blocks(t: &Tensor, a: i64, b: i64) -> Tensor {
+    let rest: Vec<i64> = t.size()[1..].to_vec();
+    let shape: Vec<i64> = [a, b].iter().chain(&rest).copied().collect();
+    let flat: Vec<i64> = [a * b].iter().chain(&rest).copied().collect();
+    t.view(shape.as_slice())
+        .transpose(0, 1)
+        .contiguous()
+        .view(flat.as_slice())
+}
+
 impl Layout {
     fn to_official(self, t: &Tensor) -> Tensor {
         match self {
             Layout::Same => t.shallow_clone(),
-            Layout::LatentMajor { classes, latents } => {
-                let rest: Vec<i64> = t.size()[1..].to_vec();
-                let mut shape = vec![classes, latents];
-                shape.extend(&rest);
-                let mut flat = vec![classes * latents];
-                flat.extend(&rest);
-                t.view(shape.as_slice())
-                    .transpose(0, 1)
-                    .contiguous()
-                    .view(flat.as_slice())
-            }
+            Layout::LatentMajor { classes, latents } => swap_row_blocks(t, classes, latents),
             Layout::EnsembleWeight => t.transpose(1, 2).contiguous(),
             Layout::EnsembleVector => t.squeeze_dim(1),
         }
     }
 
-    fn from_official(self, t: &Tensor) -> Tensor {
+    fn to_ours(self, t: &Tensor) -> Tensor {
         match self {
             Layout::Same => t.shallow_clone(),
-            Layout::LatentMajor { classes, latents } => {
-                let rest: Vec<i64> = t.size()[1..].to_vec();
-                let mut shape = vec![latents, classes];
-                shape.extend(&rest);
-                let mut flat = vec![classes * latents];
-                flat.extend(&rest);
-                t.view(shape.as_slice())
-                    .transpose(0, 1)
-                    .contiguous()
-                    .view(flat.as_slice())
-            }
+            Layout::LatentMajor { classes, latents } => swap_row_blocks(t, latents, classes),
             Layout::EnsembleWeight => t.transpose(1, 2).contiguous(),
             Layout::EnsembleVector => t.unsqueeze(1),
         }
@@ -281,7 +276,7 @@ impl Dcwm {
                 .get(&official)
                 .ok_or_else(|| AgentError::Other(format!("weights lack '{official}'")))?;
             let mut v = store.of(self).variables()[&name].shallow_clone();
-            let ours = layout.from_official(t);
+            let ours = layout.to_ours(t);
             if ours.size() != v.size() {
                 return Err(AgentError::Other(format!(
                     "'{official}' has shape {:?}, '{name}' needs {:?} in our layout",
@@ -523,7 +518,7 @@ pub fn replay(dir: &Path) -> Result<(), AgentError> {
             let warm = if spec.warm { prev[slot].as_ref() } else { None };
             let plan = tch::no_grad(|| {
                 let z0 = agent.wm.encode(&nets.wm, &obs).repr;
-                plan_traced(&model, &mppi, &z0, warm, &noise, sigma, explore_std, trace)
+                plan(&model, &mppi, &z0, warm, &noise, sigma, explore_std, trace)
             });
             Ok::<_, AgentError>((slot, plan))
         };

@@ -139,7 +139,7 @@ pub fn estimate_value(
 }
 
 /// Each iteration's values `[N]` (policy trajectories first) and elite
-/// indices `[num_elites]` (in `topk` order), recorded by [`plan_traced`].
+/// indices `[num_elites]` (in `topk` order), recorded by [`plan`].
 #[derive(Debug, Default)]
 pub struct PlanTrace {
     /// Values of every sequence, per iteration.
@@ -152,31 +152,9 @@ pub struct PlanTrace {
 /// the mean shifted by one step; `prior_std` is the std of the noise on the
 /// policy prior's actions (the agent's current exploration noise, in training
 /// and evaluation alike, as the official code); `explore_std` > 0 adds
-/// exploration noise to the executed action.
-pub fn plan(
-    model: &dyn LatentModel,
-    cfg: &MppiConfig,
-    z0: &Tensor,
-    prev_mean: Option<&Tensor>,
-    noise: &PlanNoise,
-    prior_std: f64,
-    explore_std: f64,
-) -> Plan {
-    plan_traced(
-        model,
-        cfg,
-        z0,
-        prev_mean,
-        noise,
-        prior_std,
-        explore_std,
-        None,
-    )
-}
-
-/// [`plan`], recording each iteration's values and elites in `trace`.
+/// exploration noise to the executed action; `trace`, when given, records each iteration's values and elites.
 #[allow(clippy::too_many_arguments)]
-pub fn plan_traced(
+pub fn plan(
     model: &dyn LatentModel,
     cfg: &MppiConfig,
     z0: &Tensor,
@@ -336,7 +314,7 @@ mod tests {
         let z0 = Tensor::from_slice(&[0.2f32, -0.1]).view([1, 2]);
         let critics = vec![vec![0, 1]; c.iterations];
         let noise = PlanNoise::draw(&c, 2, Device::Cpu, critics);
-        let p = plan(&model, &c, &z0, None, &noise, 0.0, 0.0);
+        let p = plan(&model, &c, &z0, None, &noise, 0.0, 0.0, None);
         let a: Vec<f32> = Vec::try_from(p.action).unwrap();
         assert!(
             (a[0] - 0.4).abs() < 0.1 && (a[1] + 0.4).abs() < 0.1,
@@ -372,7 +350,7 @@ mod tests {
         let prev = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).view([3, 2]);
         let noise = PlanNoise::draw(&c, 2, Device::Cpu, vec![]);
         let z0 = Tensor::zeros([1, 2], (Kind::Float, Device::Cpu));
-        let p = plan(&model, &c, &z0, Some(&prev), &noise, 0.0, 0.0);
+        let p = plan(&model, &c, &z0, Some(&prev), &noise, 0.0, 0.0, None);
         let m: Vec<f32> = Vec::try_from(p.mean.view([-1])).unwrap();
         assert_eq!(m, vec![3.0, 4.0, 5.0, 6.0, 0.0, 0.0]);
     }

@@ -260,7 +260,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[2], nn::Init::Const(0.0));
         let mut sgd_like = Adam::new(&vs, 1.0).with_max_grad_norm(1.0);
-        sgd_like.step(&(&w * Tensor::from_slice(&[30.0f32, 40.0])).sum(Kind::Float));
+        let _ = sgd_like.step(&(&w * Tensor::from_slice(&[30.0f32, 40.0])).sum(Kind::Float));
         // Clipping scales the gradient, Adam normalises it: still ±lr.
         let got = Vec::<f32>::try_from(&w).unwrap();
         assert!((got[0] + 1.0).abs() < 1e-5, "{got:?}");
@@ -286,7 +286,7 @@ mod tests {
         let w = vs.root().var("w", &[2], nn::Init::Const(1.0));
         let mut opt = Adam::adamw(&vs, 0.01, 0.1);
         for _ in 0..3 {
-            opt.step(&w.pow_tensor_scalar(2).sum(Kind::Float));
+            let _ = opt.step(&w.pow_tensor_scalar(2).sum(Kind::Float));
         }
         opt.save(&dir.join("opt.ot")).unwrap();
         let mut other = Adam::adamw(&vs, 0.01, 0.1);

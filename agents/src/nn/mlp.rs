@@ -246,6 +246,9 @@ mod tests {
         let _rng = crate::rng::TORCH_RNG_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        // The thread count every agent sets (MKL's is process-wide): two
+        // products of the same matrices then round the same way.
+        crate::device::apply_torch_threads();
         tch::manual_seed(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let mlp = Mlp::new(&vs.root(), 6, 4, &MlpSpec::normed_mish(&[32, 32]));
