@@ -85,9 +85,9 @@ fn sac_beats_the_random_agent_on_cartpole_balance() {
         "--seed",
         "1",
         "--steps",
-        "10000",
+        "20000",
         "--set",
-        "eval_every=10000",
+        "eval_every=20000",
         "--set",
         "eval_episodes=5",
     ];
@@ -98,7 +98,7 @@ fn sac_beats_the_random_agent_on_cartpole_balance() {
     train(
         &dir.join("sac"),
         &[
-            &["--agent", "sac", "--set", "learning_starts=1000"],
+            &["--agent", "sac", "--set", "warmup_steps=1000"],
             &common[..],
         ]
         .concat(),
@@ -107,7 +107,9 @@ fn sac_beats_the_random_agent_on_cartpole_balance() {
         final_return(&dir.join("random")),
         final_return(&dir.join("sac")),
     );
-    eprintln!("cartpole-balance after 10k env steps: random {r:.1}, sac {s:.1}");
+    // At 10k env steps SAC is still between 360 and 550 on seeds 1-3 (and a
+    // change of rounding moves a seed across a margin); at 20k it is at 920+.
+    eprintln!("cartpole-balance after 20k env steps: random {r:.1}, sac {s:.1}");
     assert!(s > r + 150.0, "SAC did not learn: {s:.1} vs random {r:.1}");
     std::fs::remove_dir_all(dir).ok();
 }
