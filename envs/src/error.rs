@@ -75,6 +75,10 @@ pub enum EnvError {
     /// An invalid argument (e.g. a wrapper parameter).
     #[error("{0}")]
     Invalid(String),
+    /// An environment panicked while a [`crate::VecEnv`] ran it; the message
+    /// names the environment. The batch cannot be used any more.
+    #[error("an environment panicked: {0}")]
+    Panicked(String),
 }
 
 fn did_you_mean(s: &[String]) -> String {

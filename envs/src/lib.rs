@@ -33,7 +33,7 @@ pub use physics::Physics;
 pub use registry::{TaskDef, find, list, make, make_raw, protocol_of, tasks};
 pub use rng::RandomState;
 pub use spaces::{BoxSpace, ObsGroup, ObsLayout};
-pub use vec_env::VecEnv;
+pub use vec_env::{AutoReset, VecEnv};
 pub use wrappers::{
     ActionRepeat, DMC_PROTOCOL, Metric, PROTOCOLS, Protocol, RescaleAction, TimeLimit,
     benchmark_env, protocol_env,
