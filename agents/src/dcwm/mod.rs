@@ -62,9 +62,12 @@
 //!
 //! Files: `config.rs` (hyperparameters), [`world_model`], `actor_critic.rs`
 //! (actor, critics and their update steps), `update.rs` (an update's inputs
-//! and its noise), [`planner`] (MPPI); this one holds the agent, its acting
+//! and its noise), [`planner`] (MPPI), `acting.rs` (the action for one
+//! observation and a plan's FLOPs), [`official`] (the official code's
+//! parameter layout and the step-by-step replay); this one holds the agent
 //! and the update's outline ([`Dcwm::update_on`]).
 
+mod acting;
 mod actor_critic;
 mod config;
 pub mod official;
@@ -85,14 +88,14 @@ use tch::{Device, Kind, Tensor, nn};
 
 use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
 use crate::buffer::{ReplayBuffer, SliceBatch};
-use crate::nn::{Adam, CastMlp, CheckpointPart, EnsembleMlp};
+use crate::nn::{Adam, CheckpointPart};
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, TorchStream, derive_seed};
-use actor_critic::{ActorCritic, pi, sample_members};
+use acting::{PlanNets, mode_slot};
+use actor_critic::ActorCritic;
 use official::{UpdateTrace, gradients};
-use planner::{LatentModel, PlanNoise};
 use update::UpdateNoise;
-use world_model::{WorldModel, WorldModelNets};
+use world_model::WorldModel;
 
 /// Counters and generators: what a checkpoint needs besides the tensors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,28 +132,6 @@ struct DcwmState {
     codebook_usage: f64,
 }
 
-/// Frozen copies of every network planning uses, in the compute precision;
-/// made at the first plan after the parameters change.
-struct PlanNets {
-    wm: WorldModelNets,
-    actor: CastMlp,
-    critic: EnsembleMlp,
-}
-
-impl PlanNets {
-    /// Frozen copies of the networks of `wm` and `ac`.
-    fn new(wm: &WorldModel, ac: &ActorCritic) -> Self {
-        tch::no_grad(|| {
-            let kind = wm.compute_kind();
-            PlanNets {
-                wm: wm.nets(),
-                actor: ac.actor.cast(kind),
-                critic: ac.critic.cast(kind),
-            }
-        })
-    }
-}
-
 /// The DCWM agent.
 pub struct Dcwm {
     cfg: DcwmConfig,
@@ -173,39 +154,6 @@ pub struct Dcwm {
 
 /// A metric's field in [`DcwmState`].
 type Metric = fn(&mut DcwmState) -> &mut f64;
-
-/// The planner's view of the world model and actor–critic. Planning
-/// propagates the expected code (`plan_unc_prop_mode: weighted-avg`).
-struct PlanningModel<'a> {
-    wm: &'a WorldModel,
-    nets: &'a PlanNets,
-}
-
-impl LatentModel for PlanningModel<'_> {
-    fn reward(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        self.wm.reward(&self.nets.wm, z, a)
-    }
-    fn next(&self, z: &Tensor, a: &Tensor) -> Tensor {
-        self.wm.expected_next(&self.nets.wm, z, a)
-    }
-    fn policy(&self, z: &Tensor) -> Tensor {
-        pi(&self.nets.actor, z)
-    }
-    fn value(&self, z: &Tensor, a: &Tensor, members: &Tensor) -> Tensor {
-        self.nets
-            .critic
-            .forward_index(&Tensor::cat(&[z, a], -1), members)
-            .mean_dim(0, false, Kind::Float)
-            .squeeze_dim(-1)
-    }
-}
-
-fn mode_slot(mode: Mode) -> usize {
-    match mode {
-        Mode::Explore => 0,
-        Mode::Eval => 1,
-    }
-}
 
 impl Dcwm {
     /// A DCWM agent from a typed config (no warm-up: it learns from the
@@ -298,62 +246,6 @@ impl Dcwm {
             Device::Cpu => t,
             d => t.pin_memory(d).to_device_(d, Kind::Float, true, false),
         }
-    }
-
-    /// Plans (or queries the policy) for one observation.
-    fn select_action(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
-        let sigma = self.exploration_noise();
-        let explore_std = if mode == Mode::Explore { sigma } else { 0.0 };
-        let obs = self.tensor(obs, &[1, self.obs_dim as i64]);
-        // The networks for acting, made if the parameters changed since.
-        let (wm, ac) = (&self.wm, &self.ac);
-        let nets: &PlanNets = self.plan_nets.get_or_insert_with(|| PlanNets::new(wm, ac));
-        let action = if self.cfg.mpc {
-            let mppi = self.cfg.mppi();
-            let critics: Vec<Vec<i64>> = (0..mppi.iterations)
-                .map(|_| {
-                    sample_members(
-                        &mut self.state.act_rng,
-                        self.cfg.num_critics,
-                        self.cfg.q_sample_size,
-                    )
-                })
-                .collect();
-            let (device, act_dim) = (self.device, self.act_dim);
-            let noise = self
-                .state
-                .torch
-                .draw(|| PlanNoise::draw(&mppi, act_dim, device, critics));
-            let slot = mode_slot(mode);
-            let plan = tch::no_grad(|| {
-                let z0 = self.wm.encode(&nets.wm, &obs).repr;
-                let model = PlanningModel { wm: &self.wm, nets };
-                planner::plan(
-                    &model,
-                    &mppi,
-                    &z0,
-                    self.prev_mean[slot].as_ref(),
-                    &noise,
-                    sigma,
-                    explore_std,
-                    None,
-                )
-            });
-            self.prev_mean[slot] = Some(plan.mean);
-            plan.action
-        } else {
-            let act_dim = self.act_dim as i64;
-            let device = self.device;
-            let eps = self
-                .state
-                .torch
-                .draw(|| Tensor::randn([act_dim], (Kind::Float, device)));
-            tch::no_grad(|| {
-                let z = self.wm.encode(&nets.wm, &obs).repr;
-                (pi(&nets.actor, &z).get(0) + eps * explore_std).clamp(-1.0, 1.0)
-            })
-        };
-        Ok(Vec::<f32>::try_from(action.to_device(Device::Cpu))?)
     }
 
     /// One update of world model, critic and (every `actor_update_freq`)
@@ -607,39 +499,8 @@ impl Agent for Dcwm {
         self.cfg.utd_ratio
     }
 
-    /// One MPPI plan: the policy-prior rollouts, then per iteration every
-    /// sample through `plan_horizon` reward and dynamics steps (with the
-    /// expected code), the terminal policy and the sampled critics.
     fn act_flops(&self) -> Option<f64> {
-        if !self.cfg.mpc {
-            return None;
-        }
-        let mlp = |inp: i64, out: i64| {
-            let mut dims = vec![inp];
-            dims.extend(self.cfg.mlp_dims.iter().map(|&w| w as i64));
-            dims.push(out);
-            dims.windows(2)
-                .map(|w| 2.0 * (w[0] * w[1]) as f64)
-                .sum::<f64>()
-        };
-        let (d, a) = (self.wm.repr_dim(), self.act_dim as i64);
-        let latent = self.cfg.latent_dim as i64;
-        let channels = self.cfg.fsq_levels.len() as i64;
-        // The dynamics head and, with logits, the expected code.
-        let dynamics = match (self.wm.codebook_size(), self.cfg.consistency_loss) {
-            (Some(c), ConsistencyLoss::CrossEntropy) => {
-                mlp(d + a, latent * c) + 2.0 * (latent * c * channels) as f64
-            }
-            (Some(_), ConsistencyLoss::Mse) => mlp(d + a, latent * channels),
-            (None, _) => mlp(d + a, latent),
-        };
-        let (reward, policy, critic) = (mlp(d + a, 1), mlp(d, a), mlp(d + a, 1));
-        let h = self.cfg.plan_horizon as f64;
-        let (n, n_pi) = (self.cfg.num_samples as f64, self.cfg.num_pi_trajs as f64);
-        let q = self.cfg.q_sample_size as f64;
-        let iteration = n * (h * (reward + dynamics) + policy + q * critic);
-        let prior = n_pi * (h * policy + (h - 1.0) * dynamics);
-        Some(self.cfg.iterations as f64 * iteration + prior)
+        self.plan_flops()
     }
 
     fn metrics(&self) -> Vec<(String, f64)> {

@@ -35,9 +35,10 @@ use std::time::Instant;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor, nn};
 
+use super::acting::{PlanNets, PlanningModel};
 use super::planner::{PlanNoise, PlanTrace, plan};
 use super::update::UpdateNoise;
-use super::{ConsistencyLoss, Dcwm, DcwmConfig, PlanNets, PlanningModel};
+use super::{ConsistencyLoss, Dcwm, DcwmConfig};
 use crate::agent::AgentError;
 use crate::buffer::SliceBatch;
 
