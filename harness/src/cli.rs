@@ -108,6 +108,24 @@ pub enum Command {
     /// directory: per-task learning curves with 95% CIs, rliable aggregates
     /// (IQM, median, mean, optimality gap), performance profiles, ablations.
     Report(crate::report::ReportArgs),
+    /// Reproduce a paper's figure: run (or resume) its sweep at a budget,
+    /// then draw it in the paper's layout beside the published runs
+    ///
+    /// Writes <results>/reproduce/<figure>/<budget>/: figure.png/svg (and
+    /// curves.png/svg for aggregate figures), comparison.csv (our mean and CI
+    /// per task, variant and step against the published mean and seed range)
+    /// and index.html. Budgets: smoke (a pipeline check with small networks,
+    /// minutes on a laptop; not a result), short (100k env steps at paper
+    /// sizes) and paper (as published; cluster-sized, see --list and
+    /// --slurm). --published-only draws the paper's figure from its
+    /// published data alone, before any compute is spent.
+    ///
+    /// Examples:
+    ///   ctrlbench reproduce --list
+    ///   ctrlbench reproduce dmc30 --published-only
+    ///   ctrlbench reproduce sac-cartpole-swingup --budget short --jobs 2
+    #[command(verbatim_doc_comment)]
+    Reproduce(crate::reproduce::ReproduceArgs),
     /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
     Export(crate::report::ExportArgs),
     /// DCWM's side of the step-by-step check against the official code

@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Slurm(a) => slurm(&a),
         Command::Report(a) => report(&a),
         Command::Export(a) => export(&a),
+        Command::Reproduce(a) => crate::reproduce::reproduce(&a),
         Command::DcwmReplay(a) => agents::dcwm::official::replay(&a.dir)
             .with_context(|| format!("replaying {}", a.dir.display())),
     }

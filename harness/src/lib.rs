@@ -58,6 +58,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 pub mod sweep;
 

@@ -38,13 +38,20 @@ impl Seeds {
     }
 }
 
-/// A named budget: replaces the experiment's seeds and any run settings
-/// (`steps`, `eval_every`, ...).
+/// A named budget: replaces the experiment's seeds, tasks and any run
+/// settings (`steps`, `eval_every`, ...), and adds agent overrides (`set:`,
+/// after the experiment's).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Budget {
     /// Seeds (count or list).
     #[serde(default)]
     pub seeds: Option<Seeds>,
+    /// Tasks instead of the experiment's (a subset, usually).
+    #[serde(default)]
+    pub tasks: Option<Vec<String>>,
+    /// Overrides applied after the experiment's `set:` (`dcwm.mlp_dims: [64]`).
+    #[serde(default)]
+    pub set: BTreeMap<String, Value>,
     /// Run settings it sets.
     #[serde(flatten)]
     pub run: BTreeMap<String, Value>,
@@ -65,6 +72,7 @@ pub fn builtin_budget(name: &str) -> Option<Budget> {
     Some(Budget {
         seeds: Some(Seeds::Count(seeds)),
         run: serde_yaml::from_str(run).ok()?,
+        ..Budget::default()
     })
 }
 
@@ -91,6 +99,11 @@ pub struct Experiment {
     /// Grid of overrides; each combination is a variant.
     #[serde(default)]
     pub grid: BTreeMap<String, Vec<Value>>,
+    /// Named variants, each a set of overrides (`codes: {dcwm.discrete_encoding:
+    /// codes}`); crossed with the grid. A variant's name is its directory and
+    /// its label in reports.
+    #[serde(default)]
+    pub variants: BTreeMap<String, BTreeMap<String, Value>>,
     /// Named budgets.
     #[serde(default)]
     pub budgets: BTreeMap<String, Budget>,
@@ -185,6 +198,14 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
             bail!("{}: grid key '{key}' has no values", at(key));
         }
     }
+    for name in experiment.variants.keys() {
+        if name.is_empty() || name.contains(['/', ' ', ',', '=']) {
+            bail!(
+                "{}: variant name '{name}' must be non-empty, without '/', ' ', ',' or '='",
+                at(name)
+            );
+        }
+    }
     if experiment.seeds.list().is_empty() {
         bail!("{}: 'seeds' is empty", at("seeds"));
     }
@@ -204,6 +225,12 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
                 value: v.clone(),
                 origin: loaded.origin_of(k),
             }));
+        }
+        for v in loaded.experiment.variants.values() {
+            overrides.extend(loaded.file_overrides(v));
+        }
+        for b in loaded.experiment.budgets.values() {
+            overrides.extend(loaded.file_overrides(&b.set));
         }
         let mut cfg = loaded.defaults[agent].clone();
         take_run_defaults(&mut cfg);
@@ -289,9 +316,21 @@ impl LoadedExperiment {
             .patched(&e.run, &at)?
             .patched(&budget.run, &at)?;
         let seeds = budget.seeds.as_ref().unwrap_or(&e.seeds).list();
-        let set = self.file_overrides(&e.set);
+        let mut set = self.file_overrides(&e.set);
+        set.extend(self.file_overrides(&budget.set));
+        let tasks = match &budget.tasks {
+            None => self.tasks.clone(),
+            Some(names) => names
+                .iter()
+                .map(|t| {
+                    envs::find(t)
+                        .map(|d| d.name.to_string())
+                        .map_err(|err| anyhow!("{}: {err}", at(t)))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
         let mut runs = Vec::new();
-        for task in &self.tasks {
+        for task in &tasks {
             for agent in &e.agents {
                 let others = other_agents(agent, &e.agents);
                 // The grid keys that apply to this agent: its own and run-level.
@@ -303,49 +342,66 @@ impl LoadedExperiment {
                         first == agent || is_run_key(first)
                     })
                     .collect();
-                for combo in cartesian(&grid.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()) {
-                    let variant_overrides: Vec<Override> = grid
+                let named: Vec<(Option<&String>, Vec<Override>)> = if e.variants.is_empty() {
+                    vec![(None, Vec::new())]
+                } else {
+                    e.variants
                         .iter()
-                        .zip(&combo)
-                        .map(|((k, vs), &i)| Override {
-                            key: (*k).clone(),
-                            value: vs[i].clone(),
-                            origin: self.origin_of(k),
-                        })
-                        .collect();
-                    let variant = (!variant_overrides.is_empty()).then(|| {
-                        variant_overrides
+                        .map(|(name, set)| (Some(name), self.file_overrides(set)))
+                        .collect()
+                };
+                for (name, named_overrides) in &named {
+                    for combo in cartesian(&grid.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()) {
+                        let variant_overrides: Vec<Override> = grid
                             .iter()
-                            .map(|o| {
-                                let short = o.key.rsplit('.').next().unwrap_or(&o.key);
-                                format!("{short}={}", yaml_label(&o.value))
+                            .zip(&combo)
+                            .map(|((k, vs), &i)| Override {
+                                key: (*k).clone(),
+                                value: vs[i].clone(),
+                                origin: self.origin_of(k),
                             })
-                            .collect::<Vec<_>>()
-                            .join(",")
-                            .replace(['/', ' '], "_")
-                    });
-                    let all: Vec<Override> = set
-                        .iter()
-                        .chain(&variant_overrides)
-                        .chain(cli)
-                        .cloned()
-                        .collect();
-                    let defaults = &self.defaults[agent];
-                    let (run, cfg) = resolve(agent, task, defaults, &base, &all, &others, false)?;
-                    for &seed in &seeds {
-                        let config = RunConfig {
-                            experiment: e.name.clone(),
-                            agent: agent.clone(),
-                            task: task.clone(),
-                            seed,
-                            variant: variant.clone(),
-                            run: run.clone(),
-                            agent_config: cfg.clone(),
+                            .collect();
+                        let grid_label = (!variant_overrides.is_empty()).then(|| {
+                            variant_overrides
+                                .iter()
+                                .map(|o| {
+                                    let short = o.key.rsplit('.').next().unwrap_or(&o.key);
+                                    format!("{short}={}", yaml_label(&o.value))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                                .replace(['/', ' '], "_")
+                        });
+                        let variant = match (name, grid_label) {
+                            (Some(n), Some(g)) => Some(format!("{n},{g}")),
+                            (Some(n), None) => Some((*n).clone()),
+                            (None, g) => g,
+                        };
+                        let all: Vec<Override> = set
+                            .iter()
+                            .chain(named_overrides)
+                            .chain(&variant_overrides)
+                            .chain(cli)
+                            .cloned()
+                            .collect();
+                        let defaults = &self.defaults[agent];
+                        let (run, cfg) =
+                            resolve(agent, task, defaults, &base, &all, &others, false)?;
+                        for &seed in &seeds {
+                            let config = RunConfig {
+                                experiment: e.name.clone(),
+                                agent: agent.clone(),
+                                task: task.clone(),
+                                seed,
+                                variant: variant.clone(),
+                                run: run.clone(),
+                                agent_config: cfg.clone(),
+                            }
+                            .resolved()
+                            .map_err(|e| anyhow!("{}: {e}", self.origin_of("action_repeat")))?;
+                            let dir = run_dir(results, &config);
+                            runs.push(PlannedRun { config, dir });
                         }
-                        .resolved()
-                        .map_err(|e| anyhow!("{}: {e}", self.origin_of("action_repeat")))?;
-                        let dir = run_dir(results, &config);
-                        runs.push(PlannedRun { config, dir });
                     }
                 }
             }

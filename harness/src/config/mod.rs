@@ -2,8 +2,8 @@
 //! experiment files (sweeps with grids and named budgets).
 //!
 //! Precedence, lowest first: agent defaults (`configs/agents/<agent>.yaml`) and
-//! run defaults < experiment fields < budget < experiment `set:` < `grid:`
-//! variant < `--set` on the command line. Keys are dotted paths: a run setting
+//! run defaults < experiment fields < budget < experiment `set:` < budget
+//! `set:` < named `variants:` < `grid:` variant < `--set` on the command line. Keys are dotted paths: a run setting
 //! (`steps`, `eval_every`, ...) or `<agent>.<key>` for an agent's config (in
 //! `train`, a bare agent key works too). Unknown keys and wrong types are
 //! errors naming the file, line and key.

@@ -19,11 +19,13 @@
 //! Modules: `style` (palette, legend, grid layout, mesh style, the chart of
 //! curves with CI bands), `curves` (per-task curves, aggregate IQM,
 //! performance profile), `intervals` (final estimates with CIs), `ablation`
-//! (final score against the variant of a sweep).
+//! (final score against the variant of a sweep), `paper` (the panels of a
+//! paper's figure, drawn by `ctrlbench reproduce`).
 
 mod ablation;
 mod curves;
 mod intervals;
+pub mod paper;
 mod style;
 
 use std::path::Path;

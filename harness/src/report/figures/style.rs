@@ -185,7 +185,12 @@ pub(super) struct Grid {
 
 impl Grid {
     pub fn new(panels: usize, legend_entries: usize) -> Self {
-        let cols = panels.clamp(1, 3);
+        Self::with_cols(panels, 3, legend_entries)
+    }
+
+    /// At most `max_cols` panels a row.
+    pub fn with_cols(panels: usize, max_cols: usize, legend_entries: usize) -> Self {
+        let cols = panels.clamp(1, max_cols.max(1));
         let rows = panels.div_ceil(cols);
         let width = PANEL_W * cols as u32;
         Grid {

@@ -1,0 +1,143 @@
+//! A reproduction's `comparison.csv` and `index.html`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::build::{Built, ComparisonRow};
+use super::registry::FigureSpec;
+use crate::report::html::escape;
+
+/// Columns of `comparison.csv`.
+pub const COMPARISON_COLUMNS: &str = "task,variant,env_step,n_runs,mean,ci_low,ci_high,published_step,published_n_runs,published_mean,published_min,published_max,inside_published_range";
+
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        String::new()
+    }
+}
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV text of the comparison rows.
+pub fn comparison_csv(rows: &[ComparisonRow]) -> String {
+    let mut out = format!("{COMPARISON_COLUMNS}\n");
+    for r in rows {
+        let (pm, lo, hi) = r.published.map_or(
+            (String::new(), String::new(), String::new()),
+            |(m, lo, hi)| (num(m), num(lo), num(hi)),
+        );
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            field(&r.task),
+            field(&r.series),
+            r.step,
+            r.n,
+            num(r.ours.point),
+            num(r.ours.lo),
+            num(r.ours.hi),
+            r.published_step.map(|s| s.to_string()).unwrap_or_default(),
+            r.published_n,
+            pm,
+            lo,
+            hi,
+            r.inside
+        ));
+    }
+    out
+}
+
+/// Writes `comparison.csv` (atomically: a temporary file renamed).
+pub fn write_comparison(rows: &[ComparisonRow], path: &Path) -> Result<()> {
+    let tmp = path.with_extension("csv.tmp");
+    std::fs::write(&tmp, comparison_csv(rows))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The page: budget, figures, what is missing, the comparison table, sources.
+pub fn html(fig: &FigureSpec, built: &Built, budget_says: &str, reps: usize) -> String {
+    let mut s = String::new();
+    s.push_str("<!doctype html><html><head><meta charset=\"utf-8\">");
+    s.push_str(&format!("<title>{}</title>", escape(&built.figure.title)));
+    s.push_str("<style>body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em}img{max-width:100%}table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,td:nth-child(2){text-align:left}.no{background:#fde0dc}.yes{background:#e0f2e0}.budget{background:#fff3cd;padding:.6em;border:1px solid #e0c060}</style></head><body>");
+    s.push_str(&format!("<h1>{}</h1>", escape(fig.title)));
+    s.push_str(&format!(
+        "<p class=\"budget\"><b>Budget</b>: {}</p>",
+        escape(budget_says)
+    ));
+    s.push_str(&format!("<p>{}</p>", escape(fig.shows)));
+    if !fig.notes.is_empty() {
+        s.push_str(&format!("<p>{}</p>", escape(fig.notes)));
+    }
+    let missing: Vec<String> = fig
+        .variants
+        .iter()
+        .filter(|v| v.set.is_none())
+        .map(|v| format!("<li>{}: {}</li>", escape(v.label), escape(v.missing)))
+        .collect();
+    if !missing.is_empty() {
+        s.push_str(&format!("<ul>{}</ul>", missing.join("")));
+    }
+    s.push_str("<img src=\"figure.png\" alt=\"figure\">");
+    s.push_str(&format!(
+        "<p>Solid: this project's runs; dashed: published runs (seeds {}). Shaded: 95% bootstrap CIs of the mean over runs (per task) or rliable's stratified bootstrap (aggregates, {reps} replications for the bars, at most 2,000 for curves). DMC scores are normalised as return / 1000, Meta-World's are success rates.</p>",
+        fig.published_seeds.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    ));
+    if built.curves.is_some() {
+        s.push_str("<h2>Per-task curves</h2><img src=\"curves.png\" alt=\"per-task curves\">");
+    }
+    if !built.comparison.is_empty() {
+        s.push_str("<h2>Comparison with the published runs</h2><p>Our mean at each evaluation against the published runs of the same variant at the nearest published step within 1k env steps: their mean and their range over seeds (<code>comparison.csv</code>).</p><table><tr>");
+        for c in COMPARISON_COLUMNS.split(',') {
+            s.push_str(&format!("<th>{c}</th>"));
+        }
+        s.push_str("</tr>");
+        for line in comparison_csv(&built.comparison).lines().skip(1) {
+            let class = if line.ends_with(",no") {
+                " class=\"no\""
+            } else if line.ends_with(",yes") {
+                " class=\"yes\""
+            } else {
+                ""
+            };
+            s.push_str(&format!("<tr{class}>"));
+            for cell in line.split(',') {
+                let cell = cell
+                    .parse::<f64>()
+                    .map(|v| {
+                        if v.fract() == 0.0 {
+                            format!("{v}")
+                        } else {
+                            format!("{v:.3}")
+                        }
+                    })
+                    .unwrap_or_else(|_| cell.to_string());
+                s.push_str(&format!("<td>{}</td>", escape(&cell)));
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</table>");
+    }
+    let sources: Vec<String> = fig
+        .sources
+        .iter()
+        .map(|src| {
+            format!(
+                "<li><code>data/published/{}.csv.gz</code></li>",
+                escape(src.file)
+            )
+        })
+        .collect();
+    s.push_str(&format!("<h2>Published data</h2><ul>{}</ul><p>Sources and licences: <code>data/published/README.md</code>.</p>", sources.join("")));
+    s.push_str("</body></html>\n");
+    s
+}
