@@ -24,12 +24,15 @@ build: setup
 bundle: build
 	@bash scripts/bundle.sh
 
+# The main job: one figure reproduced end to end with a real result (SAC on
+# cartpole-swingup, 2 seeds x 100k env steps, beside the published SAC and
+# DCWM curves; about 10 minutes on 2 cores after the build). Re-running resumes.
 run: setup
+	$(CARGO) build --release -q -p ctrlbench
 	$(CARGO) run --release -q -p ctrlbench -- info
-	$(CARGO) run --release -q -p ctrlbench -- envs
-	$(CARGO) run --release -q -p ctrlbench -- bench env --task cartpole-swingup --steps 20000
-	$(CARGO) run --release -q -p ctrlbench -- sweep configs/experiments/quickstart.yaml --budget smoke
-	$(CARGO) run --release -q -p ctrlbench -- report results/quickstart
+	$(CARGO) run --release -q -p ctrlbench -- reproduce sac-cartpole-swingup --budget short --jobs 2
+	@echo "Open results/reproduce/sac-cartpole-swingup/short/index.html (figure.png, comparison.csv beside it)."
+	@echo "More: ctrlbench reproduce --list"
 
 test: setup
 	$(CARGO) test --release --workspace --no-fail-fast; ws=$$?; \

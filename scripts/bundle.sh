@@ -12,6 +12,7 @@
 #                           and theirs), used only where the host lacks them
 #     share/dm_control/     the dm_control suite assets (XML, common/, dog_assets/)
 #     configs/ scripts/     agent defaults, suites, experiments; reference scripts
+#     data/                 published per-seed results (`ctrlbench reproduce`)
 #
 # Usage on the host: `tar xzf ctrlbench-*.tar.gz && ctrlbench-*/bin/ctrlbench info`.
 # libtorch is not packed: the binary needs the exact build it was linked
@@ -42,6 +43,7 @@ objcopy --strip-all "$BIN" "$D/libexec/ctrlbench"
 cp -L "$ROOT"/third_party/mujoco/lib/libmujoco.so.* "$D/lib/"
 cp -rL "$ROOT/third_party/dm_control/suite" "$D/share/dm_control/suite"
 cp -r "$ROOT/configs" "$D/configs"
+cp -r "$ROOT/data" "$D/data"
 mkdir -p "$D/scripts" && cp "$ROOT"/scripts/*.py "$ROOT"/scripts/requirements-*.txt "$D/scripts/"
 
 # Shared libraries from the system that a host may lack (fontconfig and

@@ -293,6 +293,31 @@ fn shards_are_disjoint_and_cover_the_sweep() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn named_variants_cross_the_grid_and_budgets_choose_tasks_and_overrides() {
+    let dir = scratch("variants");
+    let exp = write_experiment(
+        &dir,
+        &format!(
+            "{EXPERIMENT}variants:\n  low: {{scripted.amplitude: 0.25}}\n  high: {{scripted.amplitude: 1.0}}\n\
+             grid:\n  scripted.period: [10, 20]\n\
+             budgets:\n  one: {{seeds: 1, tasks: [pendulum-swingup], set: {{scripted.amplitude: 0.5}}}}\n"
+        ),
+    );
+    let all = dry_run(&exp, &[]);
+    // 2 tasks x 2 named variants x 2 seeds x (random + scripted's 2 grid values)
+    assert_eq!(all.len(), 24);
+    assert!(all.contains(&"cartpole-swingup/scripted/high,period=20/seed-1".to_string()));
+    assert!(all.contains(&"cartpole-swingup/random/low/seed-2".to_string()));
+    let one = dry_run(&exp, &["--budget", "one"]);
+    assert_eq!(one.len(), 6);
+    assert!(one.iter().all(|r| r.starts_with("pendulum-swingup/")));
+    let bad = write_experiment(&dir, &format!("{EXPERIMENT}variants:\n  a/b: {{}}\n"));
+    let err = one_error(&["sweep", &bad, "--dry-run"]);
+    assert!(err.contains("variant name 'a/b'"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs ctrlbench expecting failure; returns the single error line.
 fn one_error(args: &[&str]) -> String {
     let o = ctrlbench(args);

@@ -114,8 +114,8 @@ pub struct ComparisonRow {
     pub published_n: usize,
     /// Published mean, min and max over runs.
     pub published: Option<(f64, f64, f64)>,
-    /// `yes`/`no`: our mean inside the published min–max; `n/a`: a smoke
-    /// budget or nothing published to compare with.
+    /// `yes`: our mean inside the published min–max over runs; `above` or
+    /// `below` it; `n/a`: a smoke budget or nothing published to compare with.
     pub inside: &'static str,
 }
 
@@ -152,10 +152,12 @@ pub fn compare(
                 });
                 let inside = match published {
                     Some((_, lo, hi)) if !smoke => {
-                        if (lo..=hi).contains(&ours.point) {
-                            "yes"
+                        if ours.point < lo {
+                            "below"
+                        } else if ours.point > hi {
+                            "above"
                         } else {
-                            "no"
+                            "yes"
                         }
                     }
                     _ => "n/a",
@@ -208,25 +210,34 @@ fn x_extent(fig_x_max: i64, ours: &[&Observation]) -> f64 {
     }
 }
 
-/// Per-task panels of `value` (one per task, in the figure's order).
+/// A row of per-task panels: what it plots and how.
+struct Row<'t> {
+    /// Values per series, task, step and run.
+    table: &'t Table,
+    /// y axis description.
+    y_desc: &'static str,
+    /// Appended to the task in the panel title.
+    suffix: &'static str,
+    /// Fixed y range (Meta-World success rates get [0, 1] anyway).
+    y_range: Option<(f64, f64)>,
+}
+
+/// Per-task panels of a row (one per task, in the figure's order).
 fn task_panels(
     fig: &FigureSpec,
     tasks: &[&str],
-    t: &Table,
+    row: &Row<'_>,
     x_max: f64,
-    y_desc: &str,
-    title: impl Fn(&str) -> String,
-    y_range: Option<(f64, f64)>,
     boot: &Bootstrap,
 ) -> Vec<PaperPanel> {
-    let keys = ordered(fig, t);
+    let keys = ordered(fig, row.table);
     tasks
         .iter()
         .map(|task| {
             let lines = keys
                 .iter()
                 .filter_map(|k| {
-                    let steps = t.get(k)?.get(*task)?;
+                    let steps = row.table.get(k)?.get(*task)?;
                     let points = curve_points(steps, x_max, boot);
                     (!points.is_empty()).then(|| PaperLine {
                         series: k.0.clone(),
@@ -235,21 +246,66 @@ fn task_panels(
                     })
                 })
                 .collect();
-            let y_range = if is_metaworld(task) && y_range.is_none() {
-                Some((0.0, 1.0))
-            } else {
-                y_range
+            let y_range = match row.y_range {
+                None if is_metaworld(task) => Some((0.0, 1.0)),
+                r => r,
             };
             PaperPanel::Curves {
-                title: title(task),
+                title: format!("{task}{}", row.suffix),
                 x_desc: "env steps".into(),
-                y_desc: y_desc.into(),
+                y_desc: row.y_desc.into(),
                 y_range,
                 steps_axis: true,
                 lines,
             }
         })
         .collect()
+}
+
+/// One series' normalised scores over the tasks at each step every task has:
+/// the matrices (task x runs) rliable's aggregates take.
+struct SeriesMatrices {
+    series: String,
+    published: bool,
+    at_steps: Vec<(i64, Vec<Vec<f64>>)>,
+}
+
+/// The series that have every one of `tasks`, with their matrices.
+fn matrices(fig: &FigureSpec, norm: &Table, tasks: &[&str]) -> Vec<SeriesMatrices> {
+    let mut out = Vec::new();
+    for k in ordered(fig, norm) {
+        let per_task = &norm[&k];
+        if !tasks.iter().all(|t| per_task.contains_key(*t)) {
+            continue; // this series misses some of the tasks
+        }
+        let mut common: Option<BTreeSet<i64>> = None;
+        for t in tasks {
+            let these: BTreeSet<i64> = per_task[*t].keys().copied().collect();
+            common = Some(match common {
+                None => these,
+                Some(c) => c.intersection(&these).copied().collect(),
+            });
+        }
+        let at_steps = common
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    tasks
+                        .iter()
+                        .map(|t| per_task[*t][&s].values().copied().collect())
+                        .collect(),
+                )
+            })
+            .collect();
+        out.push(SeriesMatrices {
+            series: k.0,
+            published: k.1,
+            at_steps,
+        });
+    }
+    out
 }
 
 /// Tasks, in the figure's order, that have any observation.
@@ -303,28 +359,22 @@ pub fn build(
             } else {
                 tasks_with_data(fig, obs, None)
             };
-            let mut panels = task_panels(
-                fig,
-                &tasks,
-                &scores,
-                x,
-                metric_label(&tasks),
-                |t| t.to_string(),
-                None,
-                &boot,
-            );
+            let scores_row = Row {
+                table: &scores,
+                y_desc: metric_label(&tasks),
+                suffix: "",
+                y_range: None,
+            };
+            let mut panels = task_panels(fig, &tasks, &scores_row, x, &boot);
             if active_codes {
                 let active = table(obs, |o| o.active);
-                panels.extend(task_panels(
-                    fig,
-                    &tasks,
-                    &active,
-                    x,
-                    "active codes (%)",
-                    |t| format!("{t}: codebook active"),
-                    Some((0.0, 105.0)),
-                    &boot,
-                ));
+                let active_row = Row {
+                    table: &active,
+                    y_desc: "active codes (%)",
+                    suffix: ": codebook active",
+                    y_range: Some((0.0, 105.0)),
+                };
+                panels.extend(task_panels(fig, &tasks, &active_row, x, &boot));
             }
             Built {
                 figure: PaperFigure {
@@ -344,45 +394,22 @@ pub fn build(
                 tasks_with_data(fig, obs, None)
             };
             let norm = table(obs, |o| Some(normalized(&o.task, o.score)));
-            let keys = ordered(fig, &norm);
-            // Per series: step -> (task matrix), on steps all `tasks` have.
-            let mut series_steps: Vec<((String, bool), Vec<(i64, Vec<Vec<f64>>)>)> = Vec::new();
-            for k in &keys {
-                let per_task = &norm[k];
-                if !tasks.iter().all(|t| per_task.contains_key(*t)) {
-                    continue; // this series misses some of the tasks
-                }
-                let mut common: Option<BTreeSet<i64>> = None;
-                for t in &tasks {
-                    let these: BTreeSet<i64> = per_task[*t].keys().copied().collect();
-                    common = Some(match common {
-                        None => these,
-                        Some(c) => c.intersection(&these).copied().collect(),
-                    });
-                }
-                let points = common
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|s| {
-                        let m = tasks
-                            .iter()
-                            .map(|t| per_task[*t][&s].values().copied().collect())
-                            .collect();
-                        (s, m)
-                    })
-                    .collect();
-                series_steps.push((k.clone(), points));
-            }
+            let series_steps = matrices(fig, &norm, &tasks);
             let our_last = series_steps
                 .iter()
-                .filter(|((_, p), _)| !p)
-                .filter_map(|(_, pts)| pts.last().map(|(s, _)| *s))
+                .filter(|m| !m.published)
+                .filter_map(|m| m.at_steps.last().map(|(s, _)| *s))
                 .max();
             let at = our_last.map_or(bar_step, |s| s.min(bar_step));
             let mut iqm_bars = Vec::new();
             let mut gap_bars = Vec::new();
             let mut lines = Vec::new();
-            for ((series, published), pts) in &series_steps {
+            for SeriesMatrices {
+                series,
+                published,
+                at_steps: pts,
+            } in &series_steps
+            {
                 let steps: Vec<i64> = pts.iter().map(|(s, _)| *s).collect();
                 let read = if *published {
                     align(at, &steps)
@@ -439,16 +466,13 @@ pub fn build(
                     lines,
                 },
             ];
-            let curve_panels = task_panels(
-                fig,
-                &tasks,
-                &scores,
-                x,
-                metric_label(&tasks),
-                |t| t.to_string(),
-                None,
-                &boot,
-            );
+            let scores_row = Row {
+                table: &scores,
+                y_desc: metric_label(&tasks),
+                suffix: "",
+                y_range: None,
+            };
+            let curve_panels = task_panels(fig, &tasks, &scores_row, x, &boot);
             Built {
                 figure: PaperFigure {
                     title: title.to_string(),

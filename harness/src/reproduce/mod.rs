@@ -1,8 +1,9 @@
 //! `ctrlbench reproduce`: a paper's figure with one command, beside the
 //! published data, at a budget the user chooses.
 //!
-//! - [`registry`]: the figures, their variants as config overrides, their
-//!   published data, panels, budgets and costs;
+//! - [`registry`]: what a figure is (tasks, variants as config overrides,
+//!   published data, panels, budgets) and its cost; `figures`: the table of
+//!   the paper's figures;
 //! - [`published`]: the shipped published results (`data/published/`),
 //!   normalised, and the alignment of evaluation steps;
 //! - [`build`]: observations to panels and the comparison table;
@@ -21,6 +22,7 @@
 //! sweep instead of running it. Every figure and page carries the budget.
 
 pub mod build;
+mod figures;
 pub mod page;
 pub mod published;
 pub mod registry;

@@ -102,7 +102,7 @@ pub fn html(fig: &FigureSpec, built: &Built, budget_says: &str, reps: usize) -> 
         }
         s.push_str("</tr>");
         for line in comparison_csv(&built.comparison).lines().skip(1) {
-            let class = if line.ends_with(",no") {
+            let class = if line.ends_with(",above") || line.ends_with(",below") {
                 " class=\"no\""
             } else if line.ends_with(",yes") {
                 " class=\"yes\""

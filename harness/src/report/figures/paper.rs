@@ -141,7 +141,9 @@ impl PaperFigure {
     }
 
     fn layout(&self) -> Grid {
-        Grid::with_cols(self.panels.len(), self.cols, self.keys().len())
+        // Wide enough for the title (22 px font, ~11 px a character).
+        let title = 40 + 11 * self.title.chars().count() as u32;
+        Grid::with_cols(self.panels.len(), self.cols, self.keys().len()).at_least(title)
     }
 }
 

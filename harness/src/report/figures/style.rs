@@ -181,6 +181,7 @@ pub(super) struct Grid {
     pub rows: usize,
     width: u32,
     legend: u32,
+    entries: usize,
 }
 
 impl Grid {
@@ -198,6 +199,17 @@ impl Grid {
             rows,
             width,
             legend: legend_height(legend_entries, width),
+            entries: legend_entries,
+        }
+    }
+
+    /// The same grid on a canvas at least `width` wide (panels widen).
+    pub fn at_least(self, width: u32) -> Self {
+        let width = self.width.max(width);
+        Grid {
+            width,
+            legend: legend_height(self.entries, width),
+            ..self
         }
     }
 
