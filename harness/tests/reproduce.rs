@@ -204,6 +204,7 @@ fn obs(series: &str, published: bool, run: i64, step: i64, score: f64) -> Observ
         step,
         score,
         active: None,
+        hours: None,
     }
 }
 

@@ -22,7 +22,7 @@ use crate::report::figures::paper::{PaperBar, PaperFigure, PaperLine, PaperPanel
 use crate::report::stats::{self, Bootstrap, Estimate};
 
 use super::published::{Observation, align};
-use super::registry::{FigureSpec, Layout};
+use super::registry::{ExtraRow, FigureSpec, Layout};
 
 /// (series, published) -> task -> step -> run -> value.
 type Table = BTreeMap<(String, bool), BTreeMap<String, BTreeMap<i64, BTreeMap<i64, f64>>>>;
@@ -262,6 +262,55 @@ fn task_panels(
         .collect()
 }
 
+/// Per-task panels of the metric against wall-clock hours (the mean over
+/// the runs of the hours at each evaluation), for evaluations up to `x_max`
+/// env steps.
+fn wall_clock_panels(
+    fig: &FigureSpec,
+    tasks: &[&str],
+    obs: &[Observation],
+    x_max: f64,
+    boot: &Bootstrap,
+) -> Vec<PaperPanel> {
+    let scores = table(obs, |o| o.hours.map(|_| o.score));
+    let hours = table(obs, |o| o.hours);
+    let keys = ordered(fig, &scores);
+    tasks
+        .iter()
+        .map(|task| {
+            let lines = keys
+                .iter()
+                .filter_map(|k| {
+                    let steps = scores.get(k)?.get(*task)?;
+                    let when = hours.get(k)?.get(*task)?;
+                    let points: Vec<(f64, Estimate)> = steps
+                        .iter()
+                        .filter(|(s, _)| **s as f64 <= x_max)
+                        .map(|(s, runs)| {
+                            let h: Vec<f64> = when[s].values().copied().collect();
+                            let v: Vec<f64> = runs.values().copied().collect();
+                            (stats::mean(&h), stats::task_stats(&v, boot).mean)
+                        })
+                        .collect();
+                    (!points.is_empty()).then(|| PaperLine {
+                        series: k.0.clone(),
+                        published: k.1,
+                        points,
+                    })
+                })
+                .collect();
+            PaperPanel::Curves {
+                title: format!("{task} against wall-clock"),
+                x_desc: "hours (ours: this machine; published: the authors' GPU)".into(),
+                y_desc: metric_label(tasks).into(),
+                y_range: None,
+                steps_axis: false,
+                lines,
+            }
+        })
+        .collect()
+}
+
 /// One series' normalised scores over the tasks at each step every task has:
 /// the matrices (task x runs) rliable's aggregates take.
 struct SeriesMatrices {
@@ -349,10 +398,7 @@ pub fn build(
     let scores = table(obs, |o| Some(o.score));
     let comparison = compare(fig, obs, smoke, &boot);
     match fig.layout {
-        Layout::PerTask {
-            x_max,
-            active_codes,
-        } => {
+        Layout::PerTask { x_max, extra_row } => {
             let x = x_extent(x_max, &ours);
             let tasks = if has_ours {
                 tasks_with_data(fig, obs, Some(false))
@@ -366,7 +412,10 @@ pub fn build(
                 y_range: None,
             };
             let mut panels = task_panels(fig, &tasks, &scores_row, x, &boot);
-            if active_codes {
+            if extra_row == ExtraRow::WallClock {
+                panels.extend(wall_clock_panels(fig, &tasks, obs, x, &boot));
+            }
+            if extra_row == ExtraRow::ActiveCodes {
                 let active = table(obs, |o| o.active);
                 let active_row = Row {
                     table: &active,

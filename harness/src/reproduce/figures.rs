@@ -4,7 +4,8 @@
 //! and budgets. The types are in [`super::registry`].
 
 use super::registry::{
-    ABLATION_DMC10, BudgetSpec, DMC30, FigureSpec, Layout, MW45, SENSITIVITY4, Source, Variant,
+    ABLATION_DMC10, BudgetSpec, DMC30, ExtraRow, FigureSpec, Layout, MW45, SENSITIVITY4, Source,
+    Variant,
 };
 
 const DMC: Source = Source {
@@ -170,7 +171,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "this project's SAC against the published SAC (TD-MPC2's baselines) and DCWM curves",
         layout: Layout::PerTask {
             x_max: 100_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: &["cartpole-swingup"],
         agent: "sac",
@@ -278,7 +279,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "how the FSQ code is fed to the networks: codes (DCWM), a label index, or one-hot",
         layout: Layout::PerTask {
             x_max: 1_500_000,
-            active_codes: false,
+            extra_row: ExtraRow::WallClock,
         },
         tasks: &["dog-run", "humanoid-walk"],
         agent: "dcwm",
@@ -302,7 +303,7 @@ pub static FIGURES: &[FigureSpec] = &[
             dcwm_short(),
             dcwm_paper(1_500_000),
         ],
-        notes: "The paper's second row (against wall-clock hours) is not drawn yet; the runs record wall_time_s.",
+        notes: "The second row plots the return against wall-clock hours: ours on the machine that ran them, the published runs' on the authors' GPU.",
     },
     FigureSpec {
         id: "fig7-codebook-size",
@@ -310,7 +311,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "episode return and active codes for FSQ levels [8], [5,3], [8,4], [8,8]",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: true,
+            extra_row: ExtraRow::ActiveCodes,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",
@@ -331,7 +332,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "episode return and active codes for d = 128, 256, 512, 1024",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: true,
+            extra_row: ExtraRow::ActiveCodes,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",
@@ -352,7 +353,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "an ensemble of N_q = 5 critics (DCWM) against N_q = 2",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",
@@ -395,7 +396,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "MSE, FSQ+MSE, Gaussian and GMM latents with log-likelihood, and DCWM",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: &["dog-run", "dog-walk", "humanoid-walk"],
         agent: "dcwm",
@@ -429,7 +430,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "FSQ codes (DCWM) against a VQ codebook, weighted average or sampled",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",
@@ -453,7 +454,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "DreamerV3 with an FSQ latent (d=32, L=[8,4]) or its one-hot latent, and DCWM",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",
@@ -485,7 +486,7 @@ pub static FIGURES: &[FigureSpec] = &[
         shows: "DCWM with an observation-reconstruction loss against DCWM",
         layout: Layout::PerTask {
             x_max: 1_000_000,
-            active_codes: false,
+            extra_row: ExtraRow::None,
         },
         tasks: SENSITIVITY4,
         agent: "dcwm",

@@ -312,7 +312,12 @@ fn load_ours(fig: &FigureSpec, exp: &LoadedExperiment, dir: &Path) -> Result<Vec
         } else {
             "episode_reward"
         };
+        let hours = read_columns(&eval, "wall_time_s")?;
         for (step, score) in read_columns(&eval, col)? {
+            let hours = hours
+                .iter()
+                .find(|(s, _)| *s == step)
+                .map(|(_, t)| t / 3600.0);
             let active = active
                 .iter()
                 .rev()
@@ -326,6 +331,7 @@ fn load_ours(fig: &FigureSpec, exp: &LoadedExperiment, dir: &Path) -> Result<Vec
                 step,
                 score,
                 active,
+                hours,
             });
         }
     }

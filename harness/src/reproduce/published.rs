@@ -53,6 +53,8 @@ pub struct Observation {
     pub score: f64,
     /// Codebook active codes (%), where recorded.
     pub active: Option<f64>,
+    /// Wall-clock hours of the run at this step, where recorded.
+    pub hours: Option<f64>,
 }
 
 /// Steps of two grids closer than this are the same evaluation (the
@@ -175,6 +177,7 @@ fn parse(
     };
     let variant_col = VARIANT_COLUMNS.iter().find_map(|c| index(c));
     let active_col = index("active_percent");
+    let time_col = index("time");
 
     // Runs: blocks of consecutive rows of one key; step -> observation.
     type Key = (String, String, i64);
@@ -238,6 +241,13 @@ fn parse(
             continue; // no value of this task's metric on this row
         };
         let active = active_col.map(number).transpose()?.flatten();
+        // Seconds; some files hold zeros where they did not record it.
+        let hours = time_col
+            .map(number)
+            .transpose()?
+            .flatten()
+            .filter(|t| *t > 0.0)
+            .map(|t| t / 3600.0);
         let key: Key = (series.clone(), task.clone(), seed);
         let step = step.round() as i64;
         let new_block = blocks.last().is_none_or(|(k, b)| {
@@ -259,6 +269,7 @@ fn parse(
             step,
             score,
             active,
+            hours,
         };
         blocks.last_mut().expect("a block").1.insert(obs.step, obs);
     }
@@ -297,6 +308,7 @@ fn on_grid(run: BTreeMap<i64, Observation>) -> Vec<Observation> {
                     step: o.step + k * spacing,
                     score: lerp(o.score, next.score),
                     active: o.active.zip(next.active).map(|(a, b)| lerp(a, b)),
+                    hours: o.hours.zip(next.hours).map(|(a, b)| lerp(a, b)),
                     ..o.clone()
                 });
             }

@@ -142,14 +142,26 @@ pub enum Layout {
         /// Right end of the curves.
         x_max: i64,
     },
-    /// One panel per task of the metric over env steps up to `x_max`; with
-    /// `active_codes`, a second row of the codebook's active codes (%).
+    /// One panel per task of the metric over env steps up to `x_max`, and
+    /// maybe a second row.
     PerTask {
         /// Right end of the curves.
         x_max: i64,
-        /// Add the active-codes row.
-        active_codes: bool,
+        /// The second row.
+        extra_row: ExtraRow,
     },
+}
+
+/// The second row of a per-task figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExtraRow {
+    /// None.
+    None,
+    /// The codebook's active codes (%) over env steps (Figs. 7 and 8).
+    ActiveCodes,
+    /// The metric against wall-clock hours: ours on this machine, the
+    /// published runs' on the authors' GPU (Fig. 4).
+    WallClock,
 }
 
 /// A variant of the figure's agent.

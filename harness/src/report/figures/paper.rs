@@ -240,20 +240,24 @@ fn draw_bars<DB: DrawingBackend>(
     let labels: Vec<String> = bars
         .iter()
         .map(|b| {
-            let tag = if b.published { "pub." } else { "ours" };
-            let s: String = b.series.chars().take(22).collect();
-            format!("{s} ({tag})")
+            let s: String = b.series.chars().take(24).collect();
+            if b.published {
+                s
+            } else {
+                format!("{s} (ours)")
+            }
         })
         .collect();
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 20))
         .margin(10)
         .x_label_area_size(44)
-        .y_label_area_size(170)
-        .build_cartesian_2d(0f64..hi, (0..(n - 1).max(0)).into_segmented())
+        .y_label_area_size(200)
+        // At least two segments: a range of one is degenerate.
+        .build_cartesian_2d(0f64..hi, (0..(n - 1).max(1)).into_segmented())
         .plot()?;
     let fmt_y = |y: &SegmentValue<i32>| match y {
-        SegmentValue::CenterOf(i) => labels
+        SegmentValue::CenterOf(i) if *i < n => labels
             .get((n - 1 - *i) as usize)
             .cloned()
             .unwrap_or_default(),
