@@ -60,7 +60,6 @@ fails (or the Rust side could not run).
 """
 
 import argparse
-import glob
 import json
 import os
 import statistics
@@ -68,6 +67,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_venv  # noqa: E402
+from reference_venv import cache_root  # noqa: E402
 
 # Pure-Python dependencies of the official code (and safetensors), installed
 # with --no-deps next to the linked torch 2.11. Same list as
@@ -90,8 +93,6 @@ VENV_PACKAGES = [
     "safetensors==0.8.0",
     "termcolor==3.3.0",
 ]
-TORCH_DIR = "torch-2.11.0"
-REEXEC_ENV = "DCWM_OFFICIAL_CHECK_IN_VENV"
 
 
 # ----------------------------------------------------------------------------
@@ -99,69 +100,10 @@ REEXEC_ENV = "DCWM_OFFICIAL_CHECK_IN_VENV"
 # ----------------------------------------------------------------------------
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("CTRLBENCH_CACHE", "~/.cache/ctrlbench")).expanduser()
-
-
-def venv_dir() -> Path:
-    return cache_root() / "dcwm-official-venv"
-
-
-def torch_site_packages() -> Path:
-    want = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    found = sorted(glob.glob(str(cache_root() / TORCH_DIR / "lib" / "python3.*" / "site-packages")))
-    if not found:
-        sys.exit(
-            f"error: no torch under {cache_root() / TORCH_DIR}/lib/python3.*/site-packages "
-            "(the project's torch 2.11; scripts/setup.sh installs it)"
-        )
-    for p in found:
-        if f"/{want}/" in p:
-            return Path(p)
-    sys.exit(f"error: torch at {found} is not for {want} (the python3 running this script)")
-
-
-def ensure_venv() -> Path:
-    """Creates (once) the venv; returns its python."""
-    venv = venv_dir()
-    py = venv / "bin" / "python"
-    ready = venv / ".dcwm-official-ready"
-    wanted = "\n".join(VENV_PACKAGES) + "\n"
-    if ready.exists() and ready.read_text() == wanted and py.exists():
-        return py
-    site = torch_site_packages()
-    if not py.exists():
-        print(f"creating venv {venv}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    vsite = Path(
-        subprocess.run(
-            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-    )
-    (vsite / "ctrlbench_torch.pth").write_text(str(site) + "\n")
-    cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", *VENV_PACKAGES]
-    print("installing:", " ".join(cmd), flush=True)
-    r = subprocess.run(cmd)
-    if r.returncode != 0:
-        sys.exit(
-            "error: pip could not install the official code's dependencies into "
-            f"{venv} (no network, or a package index that lacks them?).\n"
-            f"Install them by hand and rerun:\n  {' '.join(cmd)}"
-        )
-    ready.write_text(wanted)
-    return py
-
-
 def reexec_in_venv():
-    venv = venv_dir()
-    if os.path.realpath(sys.prefix) == os.path.realpath(venv):
-        return
-    if os.environ.get(REEXEC_ENV):
-        sys.exit(f"error: re-executed but not running in {venv} (sys.prefix={sys.prefix})")
-    py = ensure_venv()
-    env = dict(os.environ, **{REEXEC_ENV: "1"})
-    os.execve(str(py), [str(py), os.path.abspath(__file__), *sys.argv[1:]], env)
+    reference_venv.reexec_in_venv(
+        "dcwm-official-venv", VENV_PACKAGES, "the official code's dependencies", __file__, ''
+    )
 
 
 # ----------------------------------------------------------------------------

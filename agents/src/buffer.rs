@@ -308,6 +308,31 @@ impl ReplayBuffer {
         Ok(())
     }
 
+    /// Every stored transition, oldest first (`discount` = 0 after a
+    /// terminal state, else 1): what models trained on the whole buffer
+    /// (PETS) read.
+    pub fn transitions(&self) -> TransitionBatch {
+        let n = self.transitions as usize;
+        let mut out = TransitionBatch {
+            obs: Vec::with_capacity(n * self.obs_dim),
+            action: Vec::with_capacity(n * self.action_dim),
+            reward: Vec::with_capacity(n),
+            next_obs: Vec::with_capacity(n * self.obs_dim),
+            discount: Vec::with_capacity(n),
+        };
+        for e in &self.episodes {
+            for abs in e.start..e.start + e.len {
+                out.obs.extend_from_slice(self.obs_at(abs));
+                out.action.extend_from_slice(self.action_at(abs));
+                out.reward.push(self.reward[self.phys(abs)]);
+                out.next_obs.extend_from_slice(self.obs_at(abs + 1));
+                let terminal = self.flags_at(abs) & TERMINATED != 0;
+                out.discount.push(if terminal { 0.0 } else { 1.0 });
+            }
+        }
+        out
+    }
+
     /// A uniformly drawn transition's absolute slot.
     fn draw_transition(&self, rng: &mut Rng) -> u64 {
         let oldest = self.oldest();

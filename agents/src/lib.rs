@@ -15,6 +15,7 @@ pub mod rng;
 
 // The agents: a module each, and one line each in `AGENTS`.
 pub mod dcwm;
+pub mod pets;
 pub mod random;
 pub mod sac;
 pub mod scripted;
@@ -25,6 +26,10 @@ pub static AGENTS: &[AgentEntry] = &[
     AgentEntry::of::<dcwm::Dcwm>(
         "dcwm",
         "DCWM / DC-MPC: discrete codebook world model + MPPI planning (Scannell et al. 2025)",
+    ),
+    AgentEntry::of::<pets::Pets>(
+        "pets",
+        "PETS: probabilistic ensemble, trajectory sampling and CEM (Chua et al. 2018, as mbrl-lib)",
     ),
     AgentEntry::of::<random::RandomAgent>(
         "random",

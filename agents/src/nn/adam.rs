@@ -37,6 +37,9 @@ pub struct Adam {
     pub eps: f64,
     /// Decoupled weight decay (AdamW); 0 for Adam.
     pub weight_decay: f64,
+    /// L2 penalty added to the gradient (PyTorch `Adam(weight_decay=..)`,
+    /// coupled); 0 for none.
+    pub l2: f64,
     /// Clip the global gradient norm to this value before each step
     /// (`None`: no clipping).
     pub max_grad_norm: Option<f64>,
@@ -86,6 +89,7 @@ impl Adam {
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
+            l2: 0.0,
             max_grad_norm: None,
             m: views(&m_flat, &params),
             v: views(&v_flat, &params),
@@ -125,6 +129,13 @@ impl Adam {
             weight_decay,
             ..Adam::new(vs, lr)
         }
+    }
+
+    /// The same optimizer with a coupled L2 penalty `l2` (PyTorch's
+    /// `Adam(weight_decay=l2)`: the gradient gains `l2 · param`).
+    pub fn with_l2(mut self, l2: f64) -> Self {
+        self.l2 = l2;
+        self
     }
 
     /// The same optimizer with gradient-norm clipping to `max`; `max` of 0
@@ -177,6 +188,10 @@ impl Adam {
                 g *= &coef;
                 coef
             });
+            if self.l2 > 0.0 {
+                // PyTorch's Adam: grad ← grad + λ·param, after any clipping.
+                g += &self.flat * self.l2;
+            }
             self.step += 1;
             let (b1, b2) = self.betas;
             let bias1 = 1.0 - b1.powi(self.step as i32);
