@@ -193,6 +193,8 @@ pub struct Pets {
     /// The warm start: the last plan shifted by one step.
     plan: Tensor,
     state: PetsState,
+    /// Agent steps per episode, where the task has a time limit.
+    episode_steps: Option<usize>,
 }
 
 impl Pets {
@@ -245,6 +247,7 @@ impl Pets {
             model,
             opt,
             state,
+            episode_steps: None,
         };
         pets.model.elites = pets.state.elites.clone();
         Ok(pets)
@@ -307,13 +310,17 @@ impl NamedAgent for Pets {
 
     fn new(init: &AgentInit) -> Result<Self, AgentError> {
         let cfg: PetsConfig = parse_config("pets", init.config)?;
-        Self::with_config(
+        let pets = Self::with_config(
             cfg,
             init.spec.obs_dim(),
             init.spec.action_dim(),
             init.device,
             init.seed,
-        )
+        )?;
+        Ok(Pets {
+            episode_steps: init.spec.max_episode_steps,
+            ..pets
+        })
     }
 }
 
@@ -385,6 +392,16 @@ impl Agent for Pets {
             self.retrain(buffer)?;
         }
         Ok(())
+    }
+
+    /// Retrains (each a full `ModelTrainer.train`) per agent step: one per
+    /// episode or per `train_every` steps.
+    fn updates_per_agent_step(&self) -> f64 {
+        match (self.cfg.train_every, self.episode_steps) {
+            (0, Some(n)) if n > 0 => 1.0 / n as f64,
+            (0, _) => 0.0,
+            (k, _) => 1.0 / k as f64,
+        }
     }
 
     fn act_flops(&self) -> Option<f64> {

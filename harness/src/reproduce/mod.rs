@@ -268,8 +268,13 @@ pub fn write_experiment(fig: &FigureSpec, b: &BudgetSpec, dir: &Path) -> Result<
     m.insert("seeds".into(), Value::from(b.seeds));
     m.insert("steps".into(), Value::from(b.steps));
     m.insert("eval_every".into(), Value::from(b.eval_every));
+    if !b.eval_at.is_empty() {
+        let at = b.eval_at.iter().map(|s| Value::from(*s)).collect();
+        m.insert("eval_at".into(), Value::Sequence(at));
+    }
     m.insert("eval_episodes".into(), Value::from(b.eval_episodes));
-    m.insert("checkpoint_every".into(), Value::from(b.eval_every));
+    let checkpoint = if b.eval_every > 0 { b.eval_every } else { 2000 };
+    m.insert("checkpoint_every".into(), Value::from(checkpoint));
     m.insert("set".into(), Value::Mapping(set));
     m.insert("variants".into(), Value::Mapping(variants));
     let text = format!(

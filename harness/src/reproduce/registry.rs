@@ -202,6 +202,9 @@ pub struct BudgetSpec {
     pub eval_every: i64,
     /// Episodes per evaluation.
     pub eval_episodes: u64,
+    /// Evaluate at these env steps instead of every `eval_every` (from 0):
+    /// for agents whose evaluation is costly (PETS plans every action).
+    pub eval_at: &'static [i64],
     /// Tasks (`None`: the figure's runnable tasks).
     pub tasks: Option<&'static [&'static str]>,
     /// Extra overrides (smaller networks for `smoke`).
@@ -281,6 +284,11 @@ pub fn cpu_seconds_per_env_step(agent: &str, budget: &str) -> f64 {
         // Small networks of the smoke budgets: `reproduce fig11-redq --budget
         // smoke`, 2 runs x 2k env steps, 8.4 s and 10.0 s.
         ("dcwm", "smoke") => DCWM_SMOKE_S_PER_STEP,
+        // `bench agent --agent pets --task cartpole-swingup --fill 20000`:
+        // 2.66 s per decision (8 env steps), one thread; small: the
+        // learning test's planner, 90 s for 8k env steps.
+        ("pets", "smoke") => 0.011,
+        ("pets", _) => 0.33,
         // Paper sizes: an update and a plan per agent step (1.63 s + 1.73 s,
         // `scripts/dcwm_official_check.py --size paper --time 20`, one
         // thread), two env steps per agent step.
