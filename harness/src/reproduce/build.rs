@@ -93,6 +93,27 @@ pub struct Built {
     pub curves: Option<PaperFigure>,
     /// Rows of `comparison.csv`.
     pub comparison: Vec<ComparisonRow>,
+    /// The aggregates of the bar panels (aggregate figures only).
+    pub aggregates: Vec<AggregateRow>,
+}
+
+/// One series' aggregates at the bar step (a row of `aggregates.csv`).
+#[derive(Debug, Clone)]
+pub struct AggregateRow {
+    /// Series.
+    pub series: String,
+    /// Published data rather than ours.
+    pub published: bool,
+    /// The step read.
+    pub step: i64,
+    /// Tasks aggregated.
+    pub n_tasks: usize,
+    /// Runs over all tasks.
+    pub n_runs: usize,
+    /// IQM of normalised scores with its CI.
+    pub iqm: Estimate,
+    /// Optimality gap with its CI.
+    pub optimality_gap: Estimate,
 }
 
 /// One row of `comparison.csv`.
@@ -433,6 +454,7 @@ pub fn build(
                 },
                 curves: None,
                 comparison,
+                aggregates: Vec::new(),
             }
         }
         Layout::Aggregate { bar_step, x_max } => {
@@ -450,6 +472,7 @@ pub fn build(
                 .filter_map(|m| m.at_steps.last().map(|(s, _)| *s))
                 .max();
             let at = our_last.map_or(bar_step, |s| s.min(bar_step));
+            let mut aggregates = Vec::new();
             let mut iqm_bars = Vec::new();
             let mut gap_bars = Vec::new();
             let mut lines = Vec::new();
@@ -469,6 +492,15 @@ pub fn build(
                     && let Some((_, m)) = pts.iter().find(|(p, _)| *p == s)
                 {
                     let a = stats::aggregates(m, &bars_boot);
+                    aggregates.push(AggregateRow {
+                        series: series.clone(),
+                        published: *published,
+                        step: s,
+                        n_tasks: m.len(),
+                        n_runs: m.iter().map(Vec::len).sum(),
+                        iqm: a.iqm,
+                        optimality_gap: a.optimality_gap,
+                    });
                     iqm_bars.push(PaperBar {
                         series: series.clone(),
                         published: *published,
@@ -534,6 +566,7 @@ pub fn build(
                     panels: curve_panels,
                 }),
                 comparison,
+                aggregates,
             }
         }
     }

@@ -15,8 +15,9 @@
 //! `<results>/reproduce/FIG/B/experiment.yaml` (one named variant per
 //! runnable variant of the figure), runs or resumes it through the sweep
 //! machinery into `<results>/reproduce/FIG/B/runs/`, then draws
-//! `figure.{png,svg}` (and `curves.{png,svg}` for aggregate figures),
-//! `comparison.csv` and `index.html` in `<results>/reproduce/FIG/B/`.
+//! `figure.{png,svg}` (and `curves.{png,svg}` and `aggregates.csv` for
+//! aggregate figures), `comparison.csv` and `index.html` in
+//! `<results>/reproduce/FIG/B/`.
 //! `--published-only` draws from the published data alone into
 //! `.../FIG/published-only/`; `--slurm` writes the Slurm array script of the
 //! sweep instead of running it. Every figure and page carries the budget.
@@ -383,10 +384,14 @@ fn draw(
     if let Some(c) = &built.curves {
         crate::report::figures::paper::render_paper(c, dir, "curves")?;
     }
-    page::write_comparison(&built.comparison, &dir.join("comparison.csv"))?;
+    let comparison = page::comparison_csv(&built.comparison);
+    page::write_atomic(&dir.join("comparison.csv"), &comparison)?;
+    if !built.aggregates.is_empty() {
+        let aggregates = page::aggregates_csv(&built.aggregates);
+        page::write_atomic(&dir.join("aggregates.csv"), &aggregates)?;
+    }
     let index = dir.join("index.html");
-    let html = page::html(fig, &built, budget_says, reps);
-    std::fs::write(&index, html).with_context(|| format!("writing {}", index.display()))?;
+    page::write_atomic(&index, &page::html(fig, &built, budget_says, reps))?;
     Ok(index)
 }
 

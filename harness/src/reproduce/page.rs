@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::build::{Built, ComparisonRow};
+use super::build::{AggregateRow, Built, ComparisonRow};
 use super::registry::FigureSpec;
 use crate::report::html::escape;
 
@@ -55,11 +55,35 @@ pub fn comparison_csv(rows: &[ComparisonRow]) -> String {
     out
 }
 
-/// Writes `comparison.csv` (atomically: a temporary file renamed).
-pub fn write_comparison(rows: &[ComparisonRow], path: &Path) -> Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, comparison_csv(rows))
-        .with_context(|| format!("writing {}", tmp.display()))?;
+/// Columns of `aggregates.csv`.
+pub const AGGREGATE_COLUMNS: &str = "series,published,env_step,n_tasks,n_runs,iqm,iqm_ci_low,iqm_ci_high,optimality_gap,optimality_gap_ci_low,optimality_gap_ci_high";
+
+/// The CSV text of the bar panels' aggregates.
+pub fn aggregates_csv(rows: &[AggregateRow]) -> String {
+    let mut out = format!("{AGGREGATE_COLUMNS}\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            field(&r.series),
+            r.published,
+            r.step,
+            r.n_tasks,
+            r.n_runs,
+            num(r.iqm.point),
+            num(r.iqm.lo),
+            num(r.iqm.hi),
+            num(r.optimality_gap.point),
+            num(r.optimality_gap.lo),
+            num(r.optimality_gap.hi)
+        ));
+    }
+    out
+}
+
+/// Writes `text` to `path` atomically (a temporary file renamed).
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -95,37 +119,21 @@ pub fn html(fig: &FigureSpec, built: &Built, budget_says: &str, reps: usize) -> 
     if built.curves.is_some() {
         s.push_str("<h2>Per-task curves</h2><img src=\"curves.png\" alt=\"per-task curves\">");
     }
+    if !built.aggregates.is_empty() {
+        s.push_str("<h2>Aggregates of the bar panels</h2><p>rliable's IQM and optimality gap of normalised scores with 95% stratified bootstrap CIs (<code>aggregates.csv</code>).</p>");
+        s.push_str(&table(&aggregates_csv(&built.aggregates), |_| ""));
+    }
     if !built.comparison.is_empty() {
-        s.push_str("<h2>Comparison with the published runs</h2><p>Our mean at each evaluation against the published runs of the same variant at the nearest published step within 1k env steps: their mean and their range over seeds (<code>comparison.csv</code>).</p><table><tr>");
-        for c in COMPARISON_COLUMNS.split(',') {
-            s.push_str(&format!("<th>{c}</th>"));
-        }
-        s.push_str("</tr>");
-        for line in comparison_csv(&built.comparison).lines().skip(1) {
-            let class = if line.ends_with(",above") || line.ends_with(",below") {
+        s.push_str("<h2>Comparison with the published runs</h2><p>Our mean at each evaluation against the published runs of the same variant at the nearest published step within 1k env steps: their mean and their range over seeds (<code>comparison.csv</code>).</p>");
+        s.push_str(&table(&comparison_csv(&built.comparison), |line| {
+            if line.ends_with(",above") || line.ends_with(",below") {
                 " class=\"no\""
             } else if line.ends_with(",yes") {
                 " class=\"yes\""
             } else {
                 ""
-            };
-            s.push_str(&format!("<tr{class}>"));
-            for cell in line.split(',') {
-                let cell = cell
-                    .parse::<f64>()
-                    .map(|v| {
-                        if v.fract() == 0.0 {
-                            format!("{v}")
-                        } else {
-                            format!("{v:.3}")
-                        }
-                    })
-                    .unwrap_or_else(|_| cell.to_string());
-                s.push_str(&format!("<td>{}</td>", escape(&cell)));
             }
-            s.push_str("</tr>");
-        }
-        s.push_str("</table>");
+        }));
     }
     let sources: Vec<String> = fig
         .sources
@@ -139,5 +147,35 @@ pub fn html(fig: &FigureSpec, built: &Built, budget_says: &str, reps: usize) -> 
         .collect();
     s.push_str(&format!("<h2>Published data</h2><ul>{}</ul><p>Sources and licences: <code>data/published/README.md</code>.</p>", sources.join("")));
     s.push_str("</body></html>\n");
+    s
+}
+
+/// An HTML table of CSV text (header row first); `class` gives each data
+/// row's attributes. Numbers show 3 decimals (integers as they are).
+fn table(csv_text: &str, class: impl Fn(&str) -> &'static str) -> String {
+    let mut lines = csv_text.lines();
+    let mut s = String::from("<table><tr>");
+    for c in lines.next().unwrap_or("").split(',') {
+        s.push_str(&format!("<th>{}</th>", escape(c)));
+    }
+    s.push_str("</tr>");
+    for line in lines {
+        s.push_str(&format!("<tr{}>", class(line)));
+        for cell in line.split(',') {
+            let cell = cell
+                .parse::<f64>()
+                .map(|v| {
+                    if v.fract() == 0.0 {
+                        format!("{v}")
+                    } else {
+                        format!("{v:.3}")
+                    }
+                })
+                .unwrap_or_else(|_| cell.to_string());
+            s.push_str(&format!("<td>{}</td>", escape(&cell)));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</table>");
     s
 }
