@@ -285,7 +285,7 @@ pub static FIGURES: &[FigureSpec] = &[
     },
     FigureSpec {
         id: "dmc30",
-        title: "DMControl, 30 tasks: aggregate and per-task curves",
+        title: "DMControl, 30 tasks: aggregate and per-task curves (layout: this project's, the paper's notebook is not published)",
         shows: "DCWM against the published DCWM, TD-MPC2, DreamerV3, SAC and TD-MPC runs",
         layout: Layout::Aggregate {
             bar_step: 1_000_000,
@@ -305,7 +305,7 @@ pub static FIGURES: &[FigureSpec] = &[
     },
     FigureSpec {
         id: "mw45",
-        title: "Meta-World, 45 tasks: aggregate success and per-task curves",
+        title: "Meta-World, 45 tasks: aggregate success and per-task curves (layout: this project's, the paper's notebook is not published)",
         shows: "DCWM's success rate against the published DCWM, TD-MPC2, DreamerV3, SAC and TD-MPC runs",
         layout: Layout::Aggregate {
             bar_step: 1_000_000,
