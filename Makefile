@@ -10,6 +10,7 @@ export CARGO_TARGET_DIR ?= $(CACHE)/target
 export MUJOCO_DYNAMIC_LINK_DIR = $(realpath third_party/mujoco/lib)
 export LIBTORCH = $(realpath third_party/torch)
 export CTRLBENCH_ASSET_DIR = $(realpath third_party/dm_control/suite)
+export CTRLBENCH_METAWORLD_ASSET_DIR = $(realpath third_party/metaworld/assets)
 export CTRLBENCH_REFERENCE_PYTHON = $(realpath third_party/reference-venv)/bin/python
 CARGO ?= cargo
 

@@ -7,9 +7,11 @@ trajectory in the format of `ctrlbench env rollout`:
 
     t,reward,discount,obs_0,...,obs_{n-1}
 
-Row t=0 is the reset observation (empty reward and discount); row t is the
-result of action row t. Floats are written with repr() (shortest round-trip).
-The rollout stops after the episode's last step.
+The first row is the reset observation (empty reward and discount); each
+further row is the result of the next action row. When an episode ends and
+actions remain, the environment is reset (its random stream continues) and
+the reset row is written. Floats are written with repr() (shortest
+round-trip).
 
 One case:
     dmc_reference.py --domain cartpole --task swingup --seed 3 --actions A.csv --out O.csv
@@ -60,12 +62,18 @@ def rollout(domain, task, seed, actions, out):
         obs = flat(ts.observation)
         f.write("t,reward,discount," + ",".join(f"obs_{i}" for i in range(len(obs))) + "\n")
         f.write("0,,," + ",".join(repr(float(x)) for x in obs) + "\n")
-        for t, a in enumerate(actions, start=1):
+        t = 0
+        for a in actions:
+            t += 1
+            if ts.last():
+                # The next episode, as ctrlbench writes it: the reset row,
+                # then the step (the task's random stream continues).
+                ts = env.reset()
+                f.write(f"{t},,," + ",".join(repr(float(x)) for x in flat(ts.observation)) + "\n")
+                t += 1
             ts = env.step(a)
             obs = flat(ts.observation)
             f.write(f"{t},{float(ts.reward)!r},{float(ts.discount)!r}," + ",".join(repr(float(x)) for x in obs) + "\n")
-            if ts.last():
-                break
 
 
 def main():

@@ -13,6 +13,7 @@ PY=${PYTHON:-python3}
 
 MUJOCO_VERSION=3.17.0
 DM_CONTROL_VERSION=1.0.50
+METAWORLD_VERSION=3.1.1
 TORCH_VERSION=2.11.0
 
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -38,13 +39,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# --- wheels (MuJoCo library + headers, dm_control assets)
+# --- wheels (MuJoCo library + headers, dm_control and Meta-World assets)
 WHEELS="$CACHE/wheels"
 mkdir -p "$WHEELS"
 if ! ls "$WHEELS"/mujoco-"$MUJOCO_VERSION"-*.whl >/dev/null 2>&1 \
-   || ! ls "$WHEELS"/dm_control-"$DM_CONTROL_VERSION"-*.whl >/dev/null 2>&1; then
-  say "downloading mujoco==$MUJOCO_VERSION and dm-control==$DM_CONTROL_VERSION wheels"
-  "$PY" -m pip download -q --no-deps "mujoco==$MUJOCO_VERSION" "dm-control==$DM_CONTROL_VERSION" -d "$WHEELS"
+   || ! ls "$WHEELS"/dm_control-"$DM_CONTROL_VERSION"-*.whl >/dev/null 2>&1 \
+   || ! ls "$WHEELS"/metaworld-"$METAWORLD_VERSION"-*.whl >/dev/null 2>&1; then
+  say "downloading the mujoco==$MUJOCO_VERSION, dm-control==$DM_CONTROL_VERSION and metaworld==$METAWORLD_VERSION wheels"
+  "$PY" -m pip download -q --no-deps "mujoco==$MUJOCO_VERSION" "dm-control==$DM_CONTROL_VERSION" \
+    "metaworld==$METAWORLD_VERSION" -d "$WHEELS"
 fi
 
 MJ="$CACHE/mujoco-$MUJOCO_VERSION"
@@ -80,6 +83,21 @@ PYEOF
   touch "$DMC/.done"
 fi
 
+MW="$CACHE/metaworld-$METAWORLD_VERSION"
+if [ ! -f "$MW/.done" ]; then
+  say "extracting Meta-World $METAWORLD_VERSION assets"
+  rm -rf "$MW" && mkdir -p "$MW/x"
+  "$PY" - "$WHEELS"/metaworld-"$METAWORLD_VERSION"-*.whl "$MW/x" <<'PYEOF'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    names = [n for n in z.namelist() if n.startswith("metaworld/assets/")]
+    z.extractall(sys.argv[2], names)
+PYEOF
+  mv "$MW/x/metaworld/assets" "$MW/assets"
+  rm -rf "$MW/x"
+  touch "$MW/.done"
+fi
+
 # --- libtorch (the PyPI torch wheel, with its CUDA runtime packages)
 TV="$CACHE/torch-$TORCH_VERSION"
 if [ ! -f "$TV/.done" ]; then
@@ -94,13 +112,15 @@ TORCH_DIR=$(ls -d "$TV"/lib/python3*/site-packages/torch | head -n1)
 
 # --- Python reference environment (dm_control etc.) for parity tests
 REQ="$ROOT/scripts/requirements-reference.txt"
-REQ_HASH=$(sha256sum "$REQ" | cut -c1-12)
+REQ_NODEPS="$ROOT/scripts/requirements-reference-nodeps.txt"
+REQ_HASH=$(cat "$REQ" "$REQ_NODEPS" | sha256sum | cut -c1-12)
 RV="$CACHE/reference-$REQ_HASH"
 if [ ! -f "$RV/.done" ]; then
   say "creating the Python reference environment ($REQ)"
   rm -rf "$RV"
   "$PY" -m venv "$RV"
   "$RV/bin/pip" install -q -r "$REQ"
+  "$RV/bin/pip" install -q --no-deps -r "$REQ_NODEPS"
   touch "$RV/.done"
 fi
 
@@ -108,6 +128,7 @@ fi
 link() { ln -sfn "$1" "$ROOT/third_party/$2"; }
 link "$MJ" mujoco
 link "$DMC" dm_control
+link "$MW" metaworld
 link "$TORCH_DIR" torch
 link "$RV" reference-venv
 say "ready: $(cd "$ROOT/third_party" && ls | tr '\n' ' ')"

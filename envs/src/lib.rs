@@ -1,5 +1,5 @@
-//! ctrlbench environments: the DeepMind Control Suite on MuJoCo behind one
-//! Gymnasium-style [`Env`] trait.
+//! ctrlbench environments: the DeepMind Control Suite and Meta-World on
+//! MuJoCo behind one Gymnasium-style [`Env`] trait.
 //!
 //! ```no_run
 //! use envs::Env;
@@ -12,11 +12,14 @@
 //!
 //! Raw tasks ([`make`]) are exactly dm_control's (`suite.load(domain, task,
 //! task_kwargs={'random': seed})`): same model, stepping, observation order,
-//! reward and discount, and the same initial state for the same seed.
+//! reward and discount, and the same initial state for the same seed. Raw
+//! Meta-World tasks (`mw-reach`, ...) are metaworld 3.1.1's v3 classes as
+//! TD-MPC2 and DCWM build them (see [`metaworld`]).
 
 pub mod dmc;
 pub mod env;
 pub mod error;
+pub mod metaworld;
 pub mod mujoco_log;
 pub mod numpy;
 pub mod physics;
@@ -35,8 +38,8 @@ pub use rng::RandomState;
 pub use spaces::{BoxSpace, ObsGroup, ObsLayout};
 pub use vec_env::{AutoReset, VecEnv};
 pub use wrappers::{
-    ActionRepeat, DMC_PROTOCOL, Metric, PROTOCOLS, Protocol, RescaleAction, TimeLimit,
-    benchmark_env, protocol_env,
+    ActionRepeat, DMC_PROTOCOL, METAWORLD_PROTOCOL, Metric, PROTOCOLS, Protocol, RescaleAction,
+    TimeLimit, benchmark_env, protocol_env,
 };
 
 /// Version of the MuJoCo library in use (e.g. `"3.17.0"`).

@@ -1,11 +1,14 @@
 //! numpy- and scipy-compatible numerics: the few computations whose
-//! rounding decides whether a task reproduces dm_control bit for bit.
+//! rounding decides whether a task reproduces dm_control or Meta-World bit
+//! for bit.
 //!
 //! Contract: each function returns exactly (to the last bit) what the named
 //! numpy/scipy call returns on the same machine, for the inputs the tasks
 //! give it. [`numpy_dot_self`] / [`numpy_norm`] follow the `ddot` kernel that
-//! numpy's OpenBLAS picks for this CPU; `CubicZoom` is scipy's
-//! `ndimage.zoom` with its defaults, as quadruped's escape terrain uses it.
+//! numpy's OpenBLAS picks for this CPU; [`scipy_quat_from_matrix`] is
+//! scipy's `Rotation.from_matrix` (Meta-World's object quaternions);
+//! `CubicZoom` is scipy's `ndimage.zoom` with its defaults, as quadruped's
+//! escape terrain uses it.
 //! numpy's random generator is [`crate::rng::RandomState`].
 
 /// `x · x` as numpy computes it for short vectors (`np.dot`,
@@ -41,6 +44,40 @@ fn openblas_ddot_fuses() -> bool {
 /// `np.linalg.norm(x)` for short vectors (see [`numpy_dot_self`]).
 pub fn numpy_norm(x: &[f64]) -> f64 {
     numpy_dot_self(x.iter().copied()).sqrt()
+}
+
+/// scipy's `Rotation.from_matrix(m).as_quat()` (scalar-last `[x, y, z, w]`,
+/// no sign canonicalisation) for an orthonormal row-major matrix, as scipy
+/// 1.17 computes it: Markley's method, picking the largest of the diagonal
+/// and the trace (the first on ties), then a division by the norm summed
+/// in order without fused multiply-adds.
+pub fn scipy_quat_from_matrix(m: &[f64; 9]) -> [f64; 4] {
+    let at = |r: usize, c: usize| m[3 * r + c];
+    let tr = at(0, 0) + at(1, 1) + at(2, 2);
+    let candidates = [at(0, 0), at(1, 1), at(2, 2), tr];
+    let mut k = 0;
+    for (i, &c) in candidates.iter().enumerate() {
+        if c > candidates[k] {
+            k = i;
+        }
+    }
+    let mut q = [0.0; 4];
+    if k < 3 {
+        let (i, j, l) = (k, (k + 1) % 3, (k + 2) % 3);
+        q[i] = 1.0 - tr + 2.0 * at(i, i);
+        q[j] = at(j, i) + at(i, j);
+        q[l] = at(l, i) + at(i, l);
+        q[3] = at(l, j) - at(j, l);
+    } else {
+        q = [
+            at(2, 1) - at(1, 2),
+            at(0, 2) - at(2, 0),
+            at(1, 0) - at(0, 1),
+            1.0 + tr,
+        ];
+    }
+    let norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    q.map(|v| v / norm)
 }
 
 /// scipy's `ndimage.zoom(input, factor)` of a square grid with its defaults

@@ -168,6 +168,22 @@ impl Physics {
         let _ = self.forward_without_actuation();
     }
 
+    /// `mj_resetData` alone (Gymnasium's `MujocoEnv.reset` before
+    /// `reset_model`): the model's defaults, no forward.
+    pub fn reset_data(&mut self) {
+        self.data.reset();
+    }
+
+    /// `n` plain `mj_step` calls (Gymnasium's `mj_step(nstep=n)`), checking
+    /// for new warnings: the step of suites that are not dm_control's.
+    pub fn step_plain(&mut self, n: usize) -> Result<(), PhysicsError> {
+        self.mark_warnings();
+        for _ in 0..n {
+            self.data.step();
+        }
+        self.check_warnings()
+    }
+
     /// `mj_forward` without actuation, after the task set the initial state
     /// (dm_control's `Physics.after_reset`).
     pub fn after_reset(&mut self) -> Result<(), PhysicsError> {

@@ -1,12 +1,13 @@
 //! The task registry: `make(name)` and `list()` over every suite.
 //!
 //! Names follow TD-MPC2/DCWM (`cartpole-swingup`, `cup-catch`,
-//! `pointmass-easy`). Also accepted, for every task: underscores for hyphens
-//! (`cartpole-swingup_sparse`), any case, and Gymnasium-style ids such as
-//! `dm_control/cartpole-swingup-v0`.
+//! `pointmass-easy`, `mw-pick-place`). Also accepted, for every task:
+//! underscores for hyphens (`cartpole-swingup_sparse`), any case, and
+//! Gymnasium-style ids such as `dm_control/cartpole-swingup-v0`; for
+//! Meta-World tasks, metaworld's names (`reach-v3`, `Meta-World/reach-v3`).
 //!
 //! Each suite lists its tasks as [`TaskDef`]s (the DeepMind Control Suite in
-//! [`crate::dmc::tasks`]); [`tasks`] chains the suites. A dm_control task
+//! [`crate::dmc::tasks`], Meta-World in [`crate::metaworld::tasks`]); [`tasks`] chains the suites. A dm_control task
 //! builds a [`DmcEnv`] ([`Build::Dmc`]), any other suite a boxed [`Env`]
 //! ([`Build::Env`]); [`make`] works for both, [`make_raw`] for dm_control
 //! tasks only.
@@ -91,6 +92,7 @@ impl TaskDef {
     pub fn protocol(&self) -> crate::Protocol {
         match self.source {
             Source::DmControl | Source::TdMpc2 => crate::DMC_PROTOCOL,
+            Source::MetaWorld => crate::METAWORLD_PROTOCOL,
         }
     }
 
@@ -117,9 +119,6 @@ impl TaskDef {
 }
 
 /// Where a task's definition comes from (and so its suite's protocol).
-///
-/// Meta-World will add a variant of its own, with its protocol in
-/// [`TaskDef::protocol`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// dm_control's suite: parity-tested step by step against dm_control.
@@ -127,12 +126,14 @@ pub enum Source {
     /// TD-MPC2's extra DMControl tasks (`tdmpc2/envs/tasks/`), which have no
     /// installable reference: their reward definitions are tested directly.
     TdMpc2,
+    /// Meta-World v3 (metaworld 3.1.1): parity-tested step by step against
+    /// metaworld.
+    MetaWorld,
 }
 
 /// Every registered task, suite by suite, in listing order.
 pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
-    // Further suites chain here.
-    crate::dmc::tasks()
+    crate::dmc::tasks().chain(crate::metaworld::tasks())
 }
 
 /// The registered task names.
@@ -149,6 +150,9 @@ fn canonical(name: &str) -> String {
             n = rest.to_string();
         }
     }
+    if let Some(rest) = n.strip_prefix("meta-world/") {
+        n = format!("mw-{rest}");
+    }
     if let Some(pos) = n.rfind("-v")
         && !n[pos + 2..].is_empty()
         && n[pos + 2..].bytes().all(|b| b.is_ascii_digit())
@@ -161,12 +165,15 @@ fn canonical(name: &str) -> String {
 /// Looks up a task definition by name or alias.
 pub fn find(name: &str) -> Result<&'static TaskDef, EnvError> {
     let c = canonical(name);
+    // Meta-World's own names (`reach-v3`) are its tasks' names without `mw-`.
+    let mw = format!("mw-{c}");
     tasks()
         .find(|t| {
             t.name == c
                 || t.aliases.contains(&c.as_str())
                 || canonical(&format!("{}-{}", t.domain, t.task)) == c
         })
+        .or_else(|| tasks().find(|t| t.source == Source::MetaWorld && t.name == mw))
         .ok_or_else(|| EnvError::UnknownTask {
             name: name.to_string(),
             suggestions: suggest(&c),
@@ -272,7 +279,13 @@ mod tests {
         assert_eq!(find("lqr-2-1").unwrap().name, "lqr-lqr-2-1");
         assert_eq!(find("ball-in-cup-catch").unwrap().name, "cup-catch");
         assert_eq!(find("cup-spin").unwrap().source, Source::TdMpc2);
-        assert_eq!(tasks().count(), 47);
+        assert_eq!(crate::dmc::tasks().count(), 47);
+        assert_eq!(find("reach-v3").unwrap().name, "mw-reach");
+        assert_eq!(find("Meta-World/reach-v3").unwrap().name, "mw-reach");
+        assert_eq!(
+            find("mw-button-press-topdown-wall").unwrap().source,
+            Source::MetaWorld
+        );
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Open-loop rollouts of a raw task and their CSV form, shared by
-//! `ctrlbench env rollout` and the parity tests against dm_control.
+//! `ctrlbench env rollout` and the parity tests against dm_control and
+//! metaworld.
 //!
 //! Actions CSV: no header, one row per step, comma-separated floats.
-//! Trajectory CSV: header `t,reward,discount,obs_0,...`; row 0 is the reset
-//! observation with empty reward and discount; row t is the result of action
-//! row t. Floats are written in their shortest round-trip form.
+//! Trajectory CSV: header `t,reward,discount[,info names...],obs_0,...`; the
+//! first row is the reset observation with empty reward, discount and info
+//! values; each further row is the result of the next action row. When an
+//! episode ends and actions remain, the environment is reset without a seed
+//! (its random stream continues) and the reset row is written before the
+//! next step, so one file can hold several episodes. The info columns are
+//! the suite's named values (Meta-World's `success`, `near_object`, ...;
+//! none for DMC). Floats are written in their shortest round-trip form.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -19,6 +25,8 @@ pub struct Row {
     pub reward: Option<f64>,
     /// Discount (None for the reset row).
     pub discount: Option<f64>,
+    /// The suite's named info values (NaN in a reset row).
+    pub info: Vec<f64>,
     /// Flat observation.
     pub obs: Vec<f64>,
 }
@@ -100,21 +108,29 @@ pub fn read_actions(path: &Path, width: usize) -> Result<Vec<Vec<f64>>, RolloutE
     Ok(rows)
 }
 
-/// Resets `env` with `seed` and applies `actions` until they run out or the
-/// episode ends.
+/// Resets `env` with `seed` and applies `actions`, resetting without a seed
+/// whenever an episode ends and actions remain.
 pub fn rollout(
     env: &mut dyn Env,
     seed: u64,
     actions: &[Vec<f64>],
 ) -> Result<Vec<Row>, RolloutError> {
+    let n_info = env.spec().info_names.len();
     let mut obs = vec![0.0; env.spec().obs_dim()];
-    env.reset_into(Some(seed), &mut obs)?;
-    let mut rows = vec![Row {
+    let reset_row = |obs: &[f64]| Row {
         reward: None,
         discount: None,
-        obs: obs.clone(),
-    }];
+        info: vec![f64::NAN; n_info],
+        obs: obs.to_vec(),
+    };
+    env.reset_into(Some(seed), &mut obs)?;
+    let mut rows = vec![reset_row(&obs)];
+    let mut ended = false;
     for (i, a) in actions.iter().enumerate() {
+        if ended {
+            env.reset_into(None, &mut obs)?;
+            rows.push(reset_row(&obs));
+        }
         let t = env
             .step_into(a, &mut obs)
             .map_err(|source| RolloutError::Env {
@@ -124,11 +140,10 @@ pub fn rollout(
         rows.push(Row {
             reward: Some(t.reward),
             discount: Some(t.info.discount),
+            info: t.info.values[..n_info].to_vec(),
             obs: obs.clone(),
         });
-        if t.done() {
-            break;
-        }
+        ended = t.done();
     }
     Ok(rows)
 }
@@ -138,10 +153,18 @@ pub fn fmt_f64(x: f64) -> String {
     format!("{x:?}")
 }
 
-/// Writes a trajectory CSV.
-pub fn write_trajectory(path: &Path, rows: &[Row]) -> Result<(), RolloutError> {
+/// Writes a trajectory CSV; `info_names` name the info columns (the
+/// environment's [`crate::EnvSpec::info_names`]).
+pub fn write_trajectory(
+    path: &Path,
+    info_names: &[&str],
+    rows: &[Row],
+) -> Result<(), RolloutError> {
     let n = rows.first().map_or(0, |r| r.obs.len());
     let mut s = String::from("t,reward,discount");
+    for name in info_names {
+        let _ = write!(s, ",{name}");
+    }
     for i in 0..n {
         let _ = write!(s, ",obs_{i}");
     }
@@ -149,6 +172,14 @@ pub fn write_trajectory(path: &Path, rows: &[Row]) -> Result<(), RolloutError> {
     for (t, r) in rows.iter().enumerate() {
         let opt = |x: Option<f64>| x.map(fmt_f64).unwrap_or_default();
         let _ = write!(s, "{t},{},{}", opt(r.reward), opt(r.discount));
+        for x in &r.info {
+            let v = if x.is_nan() && r.reward.is_none() {
+                String::new()
+            } else {
+                fmt_f64(*x)
+            };
+            let _ = write!(s, ",{v}");
+        }
         for x in &r.obs {
             let _ = write!(s, ",{}", fmt_f64(*x));
         }
@@ -157,10 +188,17 @@ pub fn write_trajectory(path: &Path, rows: &[Row]) -> Result<(), RolloutError> {
     std::fs::write(path, s).map_err(io_err(path))
 }
 
-/// Reads a trajectory CSV (as written by [`write_trajectory`] or by
-/// `scripts/dmc_reference.py`).
+/// Reads a trajectory CSV (as written by [`write_trajectory`] or by the
+/// reference scripts): the columns between `discount` and `obs_0` are info
+/// values.
 pub fn read_trajectory(path: &Path) -> Result<Vec<Row>, RolloutError> {
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    let header: Vec<&str> = text.lines().next().unwrap_or_default().split(',').collect();
+    let n_info = header
+        .iter()
+        .position(|h| h.starts_with("obs_"))
+        .unwrap_or(header.len())
+        .saturating_sub(3);
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let parse_err = |message: String| RolloutError::Parse {
@@ -169,8 +207,8 @@ pub fn read_trajectory(path: &Path) -> Result<Vec<Row>, RolloutError> {
             message,
         };
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() < 3 {
-            return Err(parse_err("fewer than 3 columns".into()));
+        if fields.len() < 3 + n_info {
+            return Err(parse_err(format!("fewer than {} columns", 3 + n_info)));
         }
         let num = |f: &str| {
             f.parse::<f64>()
@@ -186,7 +224,11 @@ pub fn read_trajectory(path: &Path) -> Result<Vec<Row>, RolloutError> {
         rows.push(Row {
             reward: opt(fields[1])?,
             discount: opt(fields[2])?,
-            obs: fields[3..]
+            info: fields[3..3 + n_info]
+                .iter()
+                .map(|f| opt(f).map(|v| v.unwrap_or(f64::NAN)))
+                .collect::<Result<_, _>>()?,
+            obs: fields[3 + n_info..]
                 .iter()
                 .map(|f| num(f))
                 .collect::<Result<_, _>>()?,
@@ -209,6 +251,16 @@ pub fn max_abs_diff(a: &[Row], b: &[Row]) -> Result<f64, String> {
                 x.obs.len(),
                 y.obs.len()
             ));
+        }
+        if x.info.len() != y.info.len() {
+            return Err(format!(
+                "row {t}: {} vs {} info values",
+                x.info.len(),
+                y.info.len()
+            ));
+        }
+        for (p, q) in x.info.iter().zip(&y.info) {
+            worst = worst.max(diff(*p, *q));
         }
         let pairs = [(x.reward, y.reward), (x.discount, y.discount)];
         for (p, q) in pairs {

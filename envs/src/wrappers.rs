@@ -185,6 +185,10 @@ pub struct Protocol {
     pub episode_env_steps: usize,
     /// The score evaluations report.
     pub metric: Metric,
+    /// Whether each reset is followed by one zero-action raw step whose
+    /// result is discarded (TD-MPC2's and DCWM's Meta-World wrappers: the
+    /// agent sees the reset observation; the step counts nowhere).
+    pub zero_step_after_reset: bool,
 }
 
 impl Protocol {
@@ -209,10 +213,22 @@ pub const DMC_PROTOCOL: Protocol = Protocol {
     action_repeat: 2,
     episode_env_steps: 1000,
     metric: Metric::Return,
+    zero_step_after_reset: false,
+};
+
+/// Meta-World as TD-MPC2 and DCWM run it: one zero-action step after each
+/// reset (not counted), action repeat 2, 200 env steps (100 agent steps)
+/// per episode, the success rate as the score.
+pub const METAWORLD_PROTOCOL: Protocol = Protocol {
+    suite: "metaworld",
+    action_repeat: 2,
+    episode_env_steps: 200,
+    metric: Metric::SuccessRate,
+    zero_step_after_reset: true,
 };
 
 /// Every suite's protocol, one entry per suite.
-pub const PROTOCOLS: &[Protocol] = &[DMC_PROTOCOL];
+pub const PROTOCOLS: &[Protocol] = &[DMC_PROTOCOL, METAWORLD_PROTOCOL];
 
 /// The task wrapped for its suite's benchmark protocol: actions in [-1, 1],
 /// the suite's action repeat (rewards summed), the suite's episode length,
@@ -238,12 +254,52 @@ pub fn protocol_env(name: &str, seed: u64, p: Protocol) -> Result<Box<dyn Env>, 
 /// `raw` wrapped for protocol `p` (generic, so a dm_control task keeps its
 /// concrete type inside the wrappers).
 fn wrap<E: Env + 'static>(raw: E, seed: u64, p: Protocol) -> Result<Box<dyn Env>, EnvError> {
-    let raw = Seeded::new(raw, seed);
+    let raw = ZeroStepAfterReset::new(Seeded::new(raw, seed), p.zero_step_after_reset);
     let env = TimeLimit::new(
         ActionRepeat::new(RescaleAction::new(raw)?, p.action_repeat)?,
         p.episode_length(),
     )?;
     Ok(Box::new(env))
+}
+
+/// Takes one zero-action step after each reset and returns the reset's
+/// observation (when enabled): the state moves on, the agent does not see
+/// the step, and the step counts toward no limit of the wrappers above.
+pub struct ZeroStepAfterReset<E: Env> {
+    inner: E,
+    enabled: bool,
+    zeros: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+impl<E: Env> ZeroStepAfterReset<E> {
+    /// Wraps `inner`; `enabled = false` passes everything through.
+    pub fn new(inner: E, enabled: bool) -> Self {
+        let zeros = vec![0.0; inner.spec().action_dim()];
+        let scratch = vec![0.0; inner.spec().obs_dim()];
+        ZeroStepAfterReset {
+            inner,
+            enabled,
+            zeros,
+            scratch,
+        }
+    }
+}
+
+impl<E: Env> Env for ZeroStepAfterReset<E> {
+    fn spec(&self) -> &EnvSpec {
+        self.inner.spec()
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        let info = self.inner.reset_into(seed, obs)?;
+        if self.enabled {
+            self.inner.step_into(&self.zeros, &mut self.scratch)?;
+        }
+        Ok(info)
+    }
+    fn step_into(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, EnvError> {
+        self.inner.step_into(action, obs)
+    }
 }
 
 /// Seeds an environment at its first reset when no seed is given there.

@@ -92,11 +92,17 @@ fn same_seed_same_trajectory_and_reset_seed_reproduces() {
 
 #[test]
 fn every_task_passes_an_env_check() {
-    for task in envs::list() {
+    for def in envs::tasks() {
+        let task = def.name;
+        let metaworld = def.source == envs::registry::Source::MetaWorld;
         let mut env = envs::make(task).unwrap();
         let spec = env.spec().clone();
         assert_eq!(spec.name, task, "{task}: built under its registered name");
-        assert!(spec.info_names.is_empty(), "{task}: DMC names no values");
+        if metaworld {
+            assert_eq!(spec.info_names, envs::metaworld::INFO_NAMES, "{task}");
+        } else {
+            assert!(spec.info_names.is_empty(), "{task}: DMC names no values");
+        }
         assert_eq!(
             spec.layout.dim(),
             spec.obs_dim(),
@@ -125,7 +131,16 @@ fn every_task_passes_an_env_check() {
             "{task}: step obs in space"
         );
         assert!(s.reward.is_finite(), "{task}: reward");
-        assert!(s.info.values.iter().all(|v| v.is_nan()), "{task}: values");
+        let named = spec.info_names.len();
+        assert!(
+            s.info.values[..named].iter().all(|v| v.is_finite()),
+            "{task}: named values"
+        );
+        assert!(
+            s.info.values[named..].iter().all(|v| v.is_nan()),
+            "{task}: unnamed values"
+        );
+        assert_eq!(s.info.success.is_some(), metaworld, "{task}: success");
         // The benchmark protocol env exists for every task.
         let mut b = envs::benchmark_env(task, 0).unwrap();
         assert_eq!(

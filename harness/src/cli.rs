@@ -261,16 +261,24 @@ pub struct SlurmArgs {
 pub enum EnvCommand {
     /// Run the raw task open loop from an actions file and write the trajectory.
     ///
-    /// The raw task is dm_control's: its own action space (no rescaling), no
-    /// action repeat, dm_control's time limit; the same seed gives the same
-    /// initial state as `suite.load(domain, task, task_kwargs={'random': seed})`.
+    /// The raw task is the suite's own: its action space (no rescaling), no
+    /// action repeat, its time limit. A dm_control task with seed s starts
+    /// where `suite.load(domain, task, task_kwargs={'random': s})` starts; a
+    /// Meta-World task where metaworld's goal-observable v3 class built with
+    /// `seed=s` starts after `np.random.seed(s)` and an unfrozen reset (the
+    /// TD-MPC2/DCWM recipe), and takes its actions as float32.
     ///
     /// A.csv: no header, one row of comma-separated floats per step.
-    /// O.csv: header t,reward,discount,obs_0,...; row t=0 is the reset
-    /// observation (empty reward and discount); row t is the result of action
-    /// row t. Stops after the episode's last step.
+    /// O.csv: header t,reward,discount[,info...],obs_0,...; the first row is
+    /// the reset observation (empty reward and discount); each further row
+    /// is the result of the next action row. The info columns are the
+    /// suite's named values (Meta-World: success, near_object,
+    /// grasp_success, grasp_reward, in_place_reward, obj_to_target,
+    /// unscaled_reward; none for DMC). When an episode ends and actions
+    /// remain, the task is reset (its random stream continues) and the reset
+    /// row is written, so one file can hold several episodes.
     ///
-    /// Example: ctrlbench env rollout --task cartpole-swingup --seed 3 --actions A.csv --out O.csv
+    /// Example: ctrlbench env rollout --task mw-reach --seed 3 --actions A.csv --out O.csv
     Rollout(RolloutArgs),
 }
 
@@ -280,7 +288,8 @@ pub struct RolloutArgs {
     /// Task name (see `ctrlbench envs`; dm_control-style aliases accepted).
     #[arg(long)]
     pub task: String,
-    /// Seed of the task's random state (dm_control's `task_kwargs={'random': seed}`).
+    /// Seed of the task's random state (dm_control's `task_kwargs={'random': seed}`;
+    /// metaworld's `seed=` and `np.random.seed`).
     #[arg(long)]
     pub seed: u64,
     /// Actions CSV (no header, one row per step).

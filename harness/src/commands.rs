@@ -49,14 +49,18 @@ fn info() -> Result<()> {
         Ok(d) => println!("dm_control assets {}", d.display()),
         Err(e) => println!("dm_control assets missing: {e}"),
     }
+    match envs::metaworld::assets_dir() {
+        Ok(d) => println!("Meta-World assets {}", d.display()),
+        Err(e) => println!("Meta-World assets missing: {e}"),
+    }
     println!("tasks           {}", envs::list().len());
     Ok(())
 }
 
 fn list_envs() -> Result<()> {
     println!(
-        "{:<26} {:<28} {:>4} {:>4} {:>6} {:>10}",
-        "task", "dm_control", "obs", "act", "steps", "control_dt"
+        "{:<30} {:<32} {:>4} {:>4} {:>6} {:>10}",
+        "task", "suite task", "obs", "act", "steps", "control_dt"
     );
     for def in envs::registry::tasks() {
         let env = def
@@ -64,9 +68,12 @@ fn list_envs() -> Result<()> {
             .with_context(|| format!("building {}", def.name))?;
         let s = env.spec();
         println!(
-            "{:<26} {:<28} {:>4} {:>4} {:>6} {:>10}",
+            "{:<30} {:<32} {:>4} {:>4} {:>6} {:>10}",
             def.name,
-            format!("{}/{}", def.domain, def.task),
+            match def.source {
+                envs::registry::Source::MetaWorld => format!("Meta-World/{}-v3", def.task),
+                _ => format!("{}/{}", def.domain, def.task),
+            },
             s.obs_dim(),
             s.action_dim(),
             s.max_episode_steps.map_or("-".into(), |n| n.to_string()),
@@ -88,10 +95,10 @@ fn list_envs() -> Result<()> {
 }
 
 fn rollout(a: &RolloutArgs) -> Result<()> {
-    let mut env = envs::make_raw(&a.task)?;
+    let mut env = envs::make(&a.task)?;
     let actions = envs::rollout::read_actions(&a.actions, env.spec().action_dim())?;
-    let rows = envs::rollout::rollout(&mut env, a.seed, &actions)?;
-    envs::rollout::write_trajectory(&a.out, &rows)?;
+    let rows = envs::rollout::rollout(&mut *env, a.seed, &actions)?;
+    envs::rollout::write_trajectory(&a.out, &env.spec().info_names, &rows)?;
     tracing::info!(
         "{} steps of {} written to {}",
         rows.len() - 1,

@@ -1,0 +1,167 @@
+//! Step-by-step parity with the real Meta-World: for every registered
+//! Meta-World task, three seeds and three action sequences (random in
+//! [-1.5, 1.5] so that clipping is exercised, saturated at ±1, zero), 510
+//! float32 actions (one truncated episode of 500 steps, a reset that
+//! continues the seed's stream, ten more steps): the observations, rewards
+//! and all seven info values must equal metaworld 3.1.1's (run live from the
+//! reference venv by `scripts/metaworld_reference.py`) bit for bit.
+
+mod common;
+
+use std::path::Path;
+
+use envs::RandomState;
+use envs::rollout::{Row, max_abs_diff, read_trajectory, rollout, write_trajectory};
+
+const SEEDS: [u64; 3] = [0, 7, 123_456];
+const STEPS: usize = 510;
+
+#[derive(Clone, Copy, Debug)]
+enum Actions {
+    Random,
+    Saturated,
+    Zero,
+}
+
+/// Float32 actions (written as the f64 values of the f32s, so both sides
+/// read the same numbers).
+fn actions(kind: Actions, seed: u64) -> Vec<Vec<f64>> {
+    let mut r = RandomState::new(seed + 2000);
+    (0..STEPS)
+        .map(|_| {
+            (0..4)
+                .map(|_| {
+                    let a = match kind {
+                        Actions::Random => r.uniform(-1.5, 1.5),
+                        Actions::Saturated if r.random_sample() < 0.5 => -1.0,
+                        Actions::Saturated => 1.0,
+                        Actions::Zero => 0.0,
+                    };
+                    a as f32 as f64
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn write_actions(path: &Path, rows: &[Vec<f64>]) {
+    let s: String = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|x| format!("{x:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    std::fs::write(path, s).unwrap();
+}
+
+struct Case {
+    task: &'static str,
+    seed: u64,
+    kind: Actions,
+    ours: Vec<Row>,
+    reference: std::path::PathBuf,
+}
+
+#[test]
+fn every_metaworld_task_matches_metaworld_bit_for_bit() {
+    let dir = common::scratch("metaworld-parity");
+    let only: Vec<String> = std::env::var("CTRLBENCH_PARITY_TASKS")
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
+        .unwrap_or_default();
+    let mut cases = Vec::new();
+    let mut batch = Vec::new();
+    for def in envs::metaworld::tasks() {
+        if !only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())) {
+            continue;
+        }
+        for seed in SEEDS {
+            for kind in [Actions::Random, Actions::Saturated, Actions::Zero] {
+                let mut env = def.make().unwrap();
+                let acts = actions(kind, seed);
+                let stem = format!("{}-{seed}-{kind:?}", def.name);
+                let a_path = dir.join(format!("{stem}.actions.csv"));
+                let o_path = dir.join(format!("{stem}.reference.csv"));
+                write_actions(&a_path, &acts);
+                batch.push(format!(
+                    r#"{{"task":"{}","seed":{seed},"actions":"{}","out":"{}"}}"#,
+                    def.task,
+                    a_path.display(),
+                    o_path.display()
+                ));
+                let ours = rollout(&mut *env, seed, &acts).unwrap();
+                let ours_path = dir.join(format!("{stem}.ours.csv"));
+                write_trajectory(&ours_path, &env.spec().info_names, &ours).unwrap();
+                cases.push(Case {
+                    task: def.name,
+                    seed,
+                    kind,
+                    ours,
+                    reference: o_path,
+                });
+            }
+        }
+    }
+    assert!(!cases.is_empty(), "no task selected");
+    let batch_path = dir.join("cases.json");
+    std::fs::write(&batch_path, format!("[{}]", batch.join(","))).unwrap();
+    common::run_reference(
+        "metaworld_reference.py",
+        &["--batch", batch_path.to_str().unwrap()],
+    );
+
+    let mut failures = Vec::new();
+    for c in &cases {
+        assert_eq!(
+            c.ours.len(),
+            STEPS + 2,
+            "{}: 510 steps and 2 reset rows",
+            c.task
+        );
+        let reference = read_trajectory(&c.reference).unwrap();
+        match max_abs_diff(&c.ours, &reference) {
+            Ok(d) if d == 0.0 => {}
+            Ok(d) => failures.push(format!(
+                "{} seed {} {:?}: max |diff| {d:e}{}",
+                c.task,
+                c.seed,
+                c.kind,
+                first_difference(&c.ours, &reference)
+            )),
+            Err(e) => failures.push(format!("{} seed {} {:?}: {e}", c.task, c.seed, c.kind)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rollouts differ from metaworld:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Where two trajectories first differ: row and column kind.
+fn first_difference(a: &[Row], b: &[Row]) -> String {
+    for (t, (x, y)) in a.iter().zip(b).enumerate() {
+        let same = |p: f64, q: f64| p == q || (p.is_nan() && q.is_nan());
+        if x.reward != y.reward {
+            return format!(
+                " (first at row {t}: reward {:?} vs {:?})",
+                x.reward, y.reward
+            );
+        }
+        if let Some(i) = (0..x.info.len()).find(|&i| !same(x.info[i], y.info[i])) {
+            return format!(
+                " (first at row {t}: info {i} {} vs {})",
+                x.info[i], y.info[i]
+            );
+        }
+        if let Some(i) = (0..x.obs.len()).find(|&i| !same(x.obs[i], y.obs[i])) {
+            return format!(" (first at row {t}: obs {i} {} vs {})", x.obs[i], y.obs[i]);
+        }
+    }
+    String::new()
+}

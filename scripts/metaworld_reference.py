@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Reference trajectories from the real Meta-World (metaworld 3.1.1), for
+parity checks.
+
+A case runs one v3 task the way TD-MPC2 and DCWM build it, with seed s:
+construct the goal-observable class with `seed=s`, call `np.random.seed(s)`,
+unfreeze the goal (`_freeze_rand_vec = False`), `reset()`, then step with the
+actions of a CSV file (no header, one row per step) as float32 arrays. When
+an episode is truncated (500 steps) and actions remain, the env is reset
+again (the global NumPy stream continues) and the reset row is written. The
+output has the format of `ctrlbench env rollout` for Meta-World tasks:
+
+    t,reward,discount,success,near_object,grasp_success,grasp_reward,
+    in_place_reward,obj_to_target,unscaled_reward,obs_0,...,obs_38
+
+A reset row has empty reward, discount and info values. Floats are written
+with repr() (shortest round-trip) after widening to float64.
+
+MuJoCo 3.17.0 has 12 values per equality constraint where metaworld 3.1.1
+writes 11 into the mocap weld; the weld row is written into the first 11
+(the 12th, which this weld does not use, keeps its compiled value).
+
+One case:
+    metaworld_reference.py --task reach --seed 3 --actions A.csv --out O.csv
+Many cases in one process (a JSON list of objects with the same keys):
+    metaworld_reference.py --batch cases.json
+"""
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+os.environ.setdefault("MUJOCO_GL", "disable")
+warnings.filterwarnings("ignore")
+
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+from metaworld import sawyer_xyz_env  # noqa: E402
+from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE  # noqa: E402
+
+INFO_KEYS = [
+    "success",
+    "near_object",
+    "grasp_success",
+    "grasp_reward",
+    "in_place_reward",
+    "obj_to_target",
+    "unscaled_reward",
+]
+WELD = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0]
+
+
+def reset_mocap_welds(self):
+    if self.model.nmocap > 0 and self.model.eq_data is not None:
+        for i in range(self.model.eq_data.shape[0]):
+            if self.model.eq_type[i] == mujoco.mjtEq.mjEQ_WELD:
+                self.model.eq_data[i, : len(WELD)] = np.array(WELD)
+
+
+sawyer_xyz_env.SawyerMocapBase.reset_mocap_welds = reset_mocap_welds
+
+
+def read_actions(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append([float(x) for x in line.split(",")])
+    return np.array(rows, dtype=np.float64).reshape(-1, 4).astype(np.float32)
+
+
+def make(task, seed):
+    cls = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-v3-goal-observable"]
+    env = cls(seed=seed)
+    np.random.seed(seed)
+    env._freeze_rand_vec = False
+    return env
+
+
+def num(x):
+    return repr(float(x))
+
+
+def rollout(task, seed, actions, out):
+    env = make(task, seed)
+    obs, _ = env.reset()
+    blank = "," * (2 + len(INFO_KEYS))
+    with open(out, "w") as f:
+        f.write("t,reward,discount," + ",".join(INFO_KEYS) + "," + ",".join(f"obs_{i}" for i in range(len(obs))) + "\n")
+        f.write(f"0{blank}," + ",".join(num(x) for x in obs) + "\n")
+        t, ended = 0, False
+        for a in actions:
+            t += 1
+            if ended:
+                obs, _ = env.reset()
+                f.write(f"{t}{blank}," + ",".join(num(x) for x in obs) + "\n")
+                t += 1
+            obs, reward, terminated, truncated, info = env.step(a)
+            values = ",".join(num(info[k]) for k in INFO_KEYS)
+            f.write(f"{t},{num(reward)},1.0,{values}," + ",".join(num(x) for x in obs) + "\n")
+            ended = terminated or truncated
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", help="v3 task name without the suffix, e.g. reach or pick-place")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--actions")
+    p.add_argument("--out")
+    p.add_argument("--batch", help="JSON file with a list of cases")
+    args = p.parse_args()
+    if args.batch:
+        with open(args.batch) as f:
+            cases = json.load(f)
+    else:
+        if None in (args.task, args.seed, args.actions, args.out):
+            p.error("give --batch, or all of --task --seed --actions --out")
+        cases = [dict(task=args.task, seed=args.seed, actions=args.actions, out=args.out)]
+    for c in cases:
+        rollout(c["task"], int(c["seed"]), read_actions(c["actions"]), c["out"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
