@@ -23,6 +23,8 @@
 //! defines its [`Task`]s and a `TASKS` table.
 
 pub mod button_press;
+pub mod handle_press;
+pub mod plate_slide;
 pub mod reach;
 pub mod rewards;
 mod sawyer;
@@ -49,7 +51,14 @@ pub const MAX_PATH_LENGTH: usize = 500;
 
 /// Every Meta-World task ported so far, in MT50 order by family.
 pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
-    [reach::TASKS, button_press::TASKS].into_iter().flatten()
+    [
+        reach::TASKS,
+        button_press::TASKS,
+        handle_press::TASKS,
+        plate_slide::TASKS,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The fixed parameters of a task, from its class's `__init__`.
