@@ -11,6 +11,7 @@
 #                           libstdc++, libtorch and CUDA (fontconfig, freetype
 #                           and theirs), used only where the host lacks them
 #     share/dm_control/     the dm_control suite assets (XML, common/, dog_assets/)
+#     share/metaworld/      the Meta-World models, meshes and referenced textures
 #     configs/ scripts/     agent defaults, suites, experiments; reference scripts
 #     data/                 published per-seed results (`ctrlbench reproduce`)
 #
@@ -42,6 +43,14 @@ mkdir -p "$D/bin" "$D/libexec" "$D/lib/system" "$D/share/dm_control" "$OUT"
 objcopy --strip-all "$BIN" "$D/libexec/ctrlbench"
 cp -L "$ROOT"/third_party/mujoco/lib/libmujoco.so.* "$D/lib/"
 cp -rL "$ROOT/third_party/dm_control/suite" "$D/share/dm_control/suite"
+# The Meta-World models and what they include: meshes and the textures the
+# scene references (MuJoCo reads them when it compiles a model).
+mkdir -p "$D/share/metaworld/assets"
+(
+  cd "$ROOT/third_party/metaworld/assets/"
+  textures=$(grep -rhoE 'file="\.\./textures/[^"]+"' scene objects sawyer_xyz | sed 's|^file="\.\./||; s|"$||' | sort -u)
+  cp -rL --parents sawyer_xyz objects scene/*.xml $textures "$D/share/metaworld/assets/"
+)
 cp -r "$ROOT/configs" "$D/configs"
 cp -r "$ROOT/data" "$D/data"
 mkdir -p "$D/scripts" && cp "$ROOT"/scripts/*.py "$ROOT"/scripts/requirements-*.txt "$D/scripts/"
@@ -87,6 +96,7 @@ for so in "\$here"/lib/system/*; do
 done
 export LD_LIBRARY_PATH="\$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export CTRLBENCH_ASSETS="\${CTRLBENCH_ASSETS:-\$here/share/dm_control/suite}"
+export CTRLBENCH_METAWORLD_ASSETS="\${CTRLBENCH_METAWORLD_ASSETS:-\$here/share/metaworld/assets}"
 export CTRLBENCH_HOME="\${CTRLBENCH_HOME:-\$here}"
 export CTRLBENCH_LAUNCHER="\$here/bin/ctrlbench"
 exec "\$here/libexec/ctrlbench" "\$@"

@@ -22,7 +22,9 @@ writes 11 into the mocap weld; the weld row is written into the first 11
 
 One case:
     metaworld_reference.py --task reach --seed 3 --actions A.csv --out O.csv
-Many cases in one process (a JSON list of objects with the same keys):
+Many cases in one process (a JSON list of objects with the same keys, and
+"protocol": true for the benchmark protocol of TD-MPC2 and DCWM instead of
+the raw task):
     metaworld_reference.py --batch cases.json
 """
 
@@ -104,6 +106,42 @@ def rollout(task, seed, actions, out):
             ended = terminated or truncated
 
 
+def protocol_rollout(task, seed, actions, out):
+    """The benchmark protocol of TD-MPC2's and DCWM's Meta-World wrappers:
+    after each reset one zero-action step (float64 zeros) whose result is
+    discarded, then each action applied twice with the rewards summed and
+    the info values of the second substep (TD-MPC2's; DCWM also records
+    whether either substep succeeded); 100 agent steps per episode."""
+    env = make(task, seed)
+    episode = 100
+
+    def reset():
+        obs, _ = env.reset()
+        env.step(np.zeros(4))
+        return obs
+
+    obs = reset()
+    blank = "," * (2 + len(INFO_KEYS))
+    with open(out, "w") as f:
+        f.write("t,reward,discount," + ",".join(INFO_KEYS) + "," + ",".join(f"obs_{i}" for i in range(len(obs))) + "\n")
+        f.write(f"0{blank}," + ",".join(num(x) for x in obs) + "\n")
+        t, steps = 0, 0
+        for a in actions:
+            t += 1
+            if steps == episode:
+                obs = reset()
+                steps = 0
+                f.write(f"{t}{blank}," + ",".join(num(x) for x in obs) + "\n")
+                t += 1
+            reward = 0.0
+            for _ in range(2):
+                obs, r, _, _, info = env.step(a.copy())
+                reward += r
+            steps += 1
+            values = ",".join(num(info[k]) for k in INFO_KEYS)
+            f.write(f"{t},{num(reward)},1.0,{values}," + ",".join(num(x) for x in obs) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", help="v3 task name without the suffix, e.g. reach or pick-place")
@@ -120,7 +158,8 @@ def main():
             p.error("give --batch, or all of --task --seed --actions --out")
         cases = [dict(task=args.task, seed=args.seed, actions=args.actions, out=args.out)]
     for c in cases:
-        rollout(c["task"], int(c["seed"]), read_actions(c["actions"]), c["out"])
+        run = protocol_rollout if c.get("protocol") else rollout
+        run(c["task"], int(c["seed"]), read_actions(c["actions"]), c["out"])
 
 
 if __name__ == "__main__":

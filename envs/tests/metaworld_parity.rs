@@ -165,3 +165,56 @@ fn first_difference(a: &[Row], b: &[Row]) -> String {
     }
     String::new()
 }
+
+/// The benchmark protocol (`envs::benchmark_env`) against TD-MPC2's and
+/// DCWM's wrapper run on metaworld: a zero-action step after each reset,
+/// action repeat 2 with rewards summed and the second substep's info
+/// values, 100 agent steps per episode; 250 agent steps cross two resets.
+#[test]
+fn the_benchmark_protocol_matches_the_agents_metaworld_wrapper() {
+    let dir = common::scratch("metaworld-protocol");
+    let mut cases = Vec::new();
+    let mut batch = Vec::new();
+    for (task, seed) in [
+        ("mw-reach", 5u64),
+        ("mw-button-press", 11),
+        ("mw-plate-slide-back", 3),
+    ] {
+        let def = envs::find(task).unwrap();
+        let mut r = RandomState::new(seed + 3000);
+        let acts: Vec<Vec<f64>> = (0..250)
+            .map(|_| (0..4).map(|_| r.uniform(-1.0, 1.0) as f32 as f64).collect())
+            .collect();
+        let a_path = dir.join(format!("{task}.actions.csv"));
+        let o_path = dir.join(format!("{task}.reference.csv"));
+        write_actions(&a_path, &acts);
+        batch.push(format!(
+            r#"{{"task":"{}","seed":{seed},"actions":"{}","out":"{}","protocol":true}}"#,
+            def.task,
+            a_path.display(),
+            o_path.display()
+        ));
+        let mut env = envs::benchmark_env(task, seed).unwrap();
+        assert_eq!(env.spec().max_episode_steps, Some(100), "{task}");
+        assert_eq!(env.spec().action_repeat, 2, "{task}");
+        let ours = rollout(&mut *env, seed, &acts).unwrap();
+        assert_eq!(ours.len(), 250 + 3, "{task}: three episodes");
+        cases.push((task, ours, o_path));
+    }
+    let batch_path = dir.join("cases.json");
+    std::fs::write(&batch_path, format!("[{}]", batch.join(","))).unwrap();
+    common::run_reference(
+        "metaworld_reference.py",
+        &["--batch", batch_path.to_str().unwrap()],
+    );
+    for (task, ours, reference) in cases {
+        let reference = read_trajectory(&reference).unwrap();
+        let d = max_abs_diff(&ours, &reference).unwrap();
+        assert_eq!(
+            d,
+            0.0,
+            "{task}: max |diff| {d:e}{}",
+            first_difference(&ours, &reference)
+        );
+    }
+}
