@@ -23,11 +23,13 @@
 //! defines its [`Task`]s and a `TASKS` table.
 
 pub mod button_press;
+pub mod drawer;
 pub mod handle_press;
 pub mod plate_slide;
 pub mod reach;
 pub mod rewards;
 mod sawyer;
+pub mod window;
 
 pub use self::sawyer::{MetaWorldEnv, Sawyer, assets_dir};
 pub use crate::registry::{Source, TaskDef};
@@ -56,6 +58,8 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         button_press::TASKS,
         handle_press::TASKS,
         plate_slide::TASKS,
+        drawer::TASKS,
+        window::TASKS,
     ]
     .into_iter()
     .flatten()
