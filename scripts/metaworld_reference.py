@@ -24,7 +24,8 @@ One case:
     metaworld_reference.py --task reach --seed 3 --actions A.csv --out O.csv
 Many cases in one process (a JSON list of objects with the same keys, and
 "protocol": true for the benchmark protocol of TD-MPC2 and DCWM instead of
-the raw task):
+the raw task, or "scripted": N to take N actions from metaworld's scripted
+policy with noise and write them to the "actions" file):
     metaworld_reference.py --batch cases.json
 """
 
@@ -86,20 +87,47 @@ def num(x):
     return repr(float(x))
 
 
+class ScriptedActions:
+    """metaworld's scripted policy for the task plus Gaussian noise (std
+    0.1, from its own generator), as float32: actions that grasp, push and
+    place, so that the rewards' float32 branches run. Each action is
+    appended to `path` as it is taken."""
+
+    def __init__(self, task, seed, steps, path):
+        from metaworld.policies import ENV_POLICY_MAP
+
+        self.policy = ENV_POLICY_MAP[f"{task}-v3"]()
+        self.noise = np.random.RandomState(seed + 4000)
+        self.steps = steps
+        self.file = open(path, "w")
+
+    def __len__(self):
+        return self.steps
+
+    def take(self, obs):
+        a = (self.policy.get_action(obs) + self.noise.normal(0.0, 0.1, 4)).astype(np.float32)
+        self.file.write(",".join(repr(float(x)) for x in a) + "\n")
+        self.file.flush()
+        return a
+
+
 def rollout(task, seed, actions, out):
     env = make(task, seed)
     obs, _ = env.reset()
+    scripted = isinstance(actions, ScriptedActions)
     blank = "," * (2 + len(INFO_KEYS))
     with open(out, "w") as f:
         f.write("t,reward,discount," + ",".join(INFO_KEYS) + "," + ",".join(f"obs_{i}" for i in range(len(obs))) + "\n")
         f.write(f"0{blank}," + ",".join(num(x) for x in obs) + "\n")
         t, ended = 0, False
-        for a in actions:
+        for a in actions if not scripted else range(len(actions)):
             t += 1
             if ended:
                 obs, _ = env.reset()
                 f.write(f"{t}{blank}," + ",".join(num(x) for x in obs) + "\n")
                 t += 1
+            if scripted:
+                a = actions.take(obs)
             obs, reward, terminated, truncated, info = env.step(a)
             values = ",".join(num(info[k]) for k in INFO_KEYS)
             f.write(f"{t},{num(reward)},1.0,{values}," + ",".join(num(x) for x in obs) + "\n")
@@ -158,6 +186,10 @@ def main():
             p.error("give --batch, or all of --task --seed --actions --out")
         cases = [dict(task=args.task, seed=args.seed, actions=args.actions, out=args.out)]
     for c in cases:
+        if c.get("scripted"):
+            actions = ScriptedActions(c["task"], int(c["seed"]), int(c["scripted"]), c["actions"])
+            rollout(c["task"], int(c["seed"]), actions, c["out"])
+            continue
         run = protocol_rollout if c.get("protocol") else rollout
         run(c["task"], int(c["seed"]), read_actions(c["actions"]), c["out"])
 

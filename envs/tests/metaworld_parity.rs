@@ -143,6 +143,75 @@ fn every_metaworld_task_matches_metaworld_bit_for_bit() {
     );
 }
 
+/// metaworld's scripted policies with noise (the reference writes the
+/// actions it took, then ours replays them): actions that reach, grasp,
+/// push and place, so that the rewards' float32 branches (a gripper closed
+/// on a caged object) and the contact test run; 510 steps cross a reset.
+#[test]
+fn scripted_episodes_match_metaworld_bit_for_bit() {
+    let dir = common::scratch("metaworld-scripted");
+    let only: Vec<String> = std::env::var("CTRLBENCH_PARITY_TASKS")
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
+        .unwrap_or_default();
+    let mut cases = Vec::new();
+    let mut batch = Vec::new();
+    for def in envs::metaworld::tasks() {
+        if !only.is_empty() && !only.iter().any(|p| def.name.starts_with(p.as_str())) {
+            continue;
+        }
+        for seed in [1u64, 2] {
+            let a_path = dir.join(format!("{}-{seed}.actions.csv", def.name));
+            let o_path = dir.join(format!("{}-{seed}.reference.csv", def.name));
+            batch.push(format!(
+                r#"{{"task":"{}","seed":{seed},"actions":"{}","out":"{}","scripted":{STEPS}}}"#,
+                def.task,
+                a_path.display(),
+                o_path.display()
+            ));
+            cases.push((def, seed, a_path, o_path));
+        }
+    }
+    assert!(!cases.is_empty(), "no task selected");
+    let batch_path = dir.join("cases.json");
+    std::fs::write(&batch_path, format!("[{}]", batch.join(","))).unwrap();
+    common::run_reference(
+        "metaworld_reference.py",
+        &["--batch", batch_path.to_str().unwrap()],
+    );
+    let mut failures = Vec::new();
+    let mut successes = 0;
+    for (def, seed, a_path, o_path) in &cases {
+        let acts = envs::rollout::read_actions(a_path, 4).unwrap();
+        let mut env = def.make().unwrap();
+        let ours = rollout(&mut *env, *seed, &acts).unwrap();
+        let reference = read_trajectory(o_path).unwrap();
+        successes += usize::from(ours.iter().any(|r| r.info.first() == Some(&1.0)));
+        match max_abs_diff(&ours, &reference) {
+            Ok(d) if d == 0.0 => {}
+            Ok(d) => failures.push(format!(
+                "{} seed {seed}: max |diff| {d:e}{}",
+                def.name,
+                first_difference(&ours, &reference)
+            )),
+            Err(e) => failures.push(format!("{} seed {seed}: {e}", def.name)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} scripted rollouts differ from metaworld:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    // The scripted policies solve most tasks: the rollouts reach the
+    // rewards' success branches.
+    assert!(
+        successes * 2 >= cases.len(),
+        "{successes} of {} rollouts succeeded",
+        cases.len()
+    );
+}
+
 /// Where two trajectories first differ: row and column kind.
 fn first_difference(a: &[Row], b: &[Row]) -> String {
     for (t, (x, y)) in a.iter().zip(b).enumerate() {

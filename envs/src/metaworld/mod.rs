@@ -24,8 +24,10 @@
 
 pub mod button_press;
 pub mod drawer;
+pub mod grasp;
 pub mod handle_press;
 pub mod plate_slide;
+pub mod push;
 pub mod reach;
 pub mod rewards;
 mod sawyer;
@@ -60,6 +62,7 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         plate_slide::TASKS,
         drawer::TASKS,
         window::TASKS,
+        push::TASKS,
     ]
     .into_iter()
     .flatten()

@@ -1,5 +1,6 @@
 //! metaworld's `utils/reward_utils.py`: the shaping functions of the v2
-//! rewards, evaluated in float64 with metaworld's operation order.
+//! rewards, with metaworld's operation order, and [`Num`], the typed
+//! scalar that reproduces where NumPy 2 computes a reward in float32.
 
 /// The sigmoid of [`tolerance`] outside the bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,72 @@ pub fn scalar_square(x: f64) -> f64 {
     x.powf(std::hint::black_box(2.0))
 }
 
+/// A scalar with the type Python and NumPy 2 give it, so that arithmetic
+/// rounds as metaworld's does: a Python float (or int), a NumPy float64
+/// or a NumPy float32. Under NumPy 2's promotion rules (NEP 50) a Python
+/// number is "weak": with a float32 it is converted to float32 and the
+/// operation runs in float32, so a reward that touches the float32 action
+/// (the gripper effort) stays float32 from there on. float32 with float64
+/// gives float64.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    /// A Python float or int.
+    Py(f64),
+    /// A NumPy float64 scalar.
+    F64(f64),
+    /// A NumPy float32 scalar.
+    F32(f32),
+}
+
+impl Num {
+    /// The value, widened to f64.
+    pub fn get(self) -> f64 {
+        match self {
+            Num::Py(x) | Num::F64(x) => x,
+            Num::F32(x) => x as f64,
+        }
+    }
+
+    fn binary(self, other: Num, op64: fn(f64, f64) -> f64, op32: fn(f32, f32) -> f32) -> Num {
+        use Num::*;
+        match (self, other) {
+            (Py(a), Py(b)) => Py(op64(a, b)),
+            (Py(a) | F64(a), F64(b)) | (F64(a), Py(b)) => F64(op64(a, b)),
+            (F64(a), F32(b)) => F64(op64(a, b as f64)),
+            (F32(a), F64(b)) => F64(op64(a as f64, b)),
+            (Py(a), F32(b)) => F32(op32(a as f32, b)),
+            (F32(a), Py(b)) => F32(op32(a, b as f32)),
+            (F32(a), F32(b)) => F32(op32(a, b)),
+        }
+    }
+}
+
+macro_rules! num_op {
+    ($trait:ident, $method:ident, $op:tt) => {
+        impl std::ops::$trait for Num {
+            type Output = Num;
+            fn $method(self, other: Num) -> Num {
+                self.binary(other, |a, b| a $op b, |a, b| a $op b)
+            }
+        }
+    };
+}
+num_op!(Add, add, +);
+num_op!(Sub, sub, -);
+num_op!(Mul, mul, *);
+num_op!(Div, div, /);
+
+/// [`hamacher_product`] on typed scalars (`a * b / (a + b - a * b)` in the
+/// promoted type; the Python int 0 when the denominator is not positive).
+pub fn hamacher(a: Num, b: Num) -> Num {
+    let denominator = a + b - a * b;
+    if denominator.get() > 0.0 {
+        a * b / denominator
+    } else {
+        Num::Py(0.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +129,20 @@ mod tests {
         assert!((at_margin - 0.1).abs() < 1e-12, "{at_margin}");
         assert_eq!(tolerance(0.3, 0.0, 0.05, 0.0, Sigmoid::LongTail), 0.0);
         assert!(tolerance(-0.1, 0.0, 0.05, 0.2, Sigmoid::LongTail) < 1.0);
+    }
+
+    #[test]
+    fn python_numbers_are_weak_beside_float32_and_float64_wins() {
+        let a = Num::F32(0.3);
+        let p = Num::Py(0.7);
+        // Python float with float32: float32 arithmetic.
+        assert_eq!(a + p, Num::F32(0.3f32 + 0.7f32));
+        assert_eq!(p * a, Num::F32(0.7f32 * 0.3f32));
+        // float64 with float32: float64.
+        assert_eq!(Num::F64(0.7) * a, Num::F64(0.7 * (0.3f32 as f64)));
+        assert_eq!((p + Num::Py(0.1)).get(), 0.7 + 0.1);
+        assert!(matches!(hamacher(Num::Py(1.0), a), Num::F32(_)));
+        assert_eq!(hamacher(Num::Py(0.0), Num::Py(0.0)), Num::Py(0.0));
     }
 
     #[test]

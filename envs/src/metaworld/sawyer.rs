@@ -71,6 +71,10 @@ pub struct Sawyer {
     left_claw: usize,
     right_effector: usize,
     left_effector: usize,
+    pub(super) left_pad: usize,
+    pub(super) right_pad: usize,
+    pub(super) left_pad_geom: usize,
+    pub(super) right_pad_geom: usize,
     /// The tool centre point when the hand reset finished (`init_tcp`).
     pub init_tcp: [f64; 3],
 }
@@ -103,6 +107,10 @@ impl Sawyer {
             left_claw: physics.body_id("leftclaw")?,
             right_effector: physics.site_id("rightEndEffector")?,
             left_effector: physics.site_id("leftEndEffector")?,
+            left_pad: physics.body_id("leftpad")?,
+            right_pad: physics.body_id("rightpad")?,
+            left_pad_geom: physics.geom_id("leftpad_geom")?,
+            right_pad_geom: physics.geom_id("rightpad_geom")?,
             physics,
             config,
             init_tcp: [0.0; 3],
