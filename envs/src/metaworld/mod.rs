@@ -26,6 +26,8 @@ pub mod button_press;
 pub mod drawer;
 pub mod grasp;
 pub mod handle_press;
+pub mod handle_pull;
+pub mod pick_place;
 pub mod plate_slide;
 pub mod push;
 pub mod reach;
@@ -59,10 +61,12 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         reach::TASKS,
         button_press::TASKS,
         handle_press::TASKS,
+        handle_pull::TASKS,
         plate_slide::TASKS,
         drawer::TASKS,
         window::TASKS,
         push::TASKS,
+        pick_place::TASKS,
     ]
     .into_iter()
     .flatten()
