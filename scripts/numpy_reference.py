@@ -28,6 +28,15 @@ def program(seed):
     for n in (2, 3, 4, 7, 12):
         for _ in range(20):
             out += [np.linalg.norm(r.randn(n))]
+    # np.exp and np.log on scalars (NumPy's own kernels on AVX-512 CPUs):
+    # Meta-World's gaussian reward exp(-0.5 (2.145966026289347 d)^2), wide
+    # exponents, and logs of small distances.
+    for _ in range(200):
+        d = r.uniform(0.0, 20.0)
+        out += [np.exp(-0.5 * (d * 2.145966026289347) ** 2)]
+    out += [np.exp(x) for x in r.uniform(-740.0, 705.0, 200)]
+    out += [np.log(x) for x in r.uniform(1e-6, 10.0, 200)]
+    out += [np.log(x) for x in np.exp(r.uniform(-30.0, 30.0, 200))]
     return out
 
 

@@ -1,6 +1,6 @@
 //! The Rust RandomState against numpy's, on a fixed program of draws
 //! (scripts/numpy_reference.py produces numpy's side live), and numpy's
-//! vector norm as the tasks reproduce it.
+//! vector norm, exp and log as the tasks reproduce them.
 
 mod common;
 
@@ -38,8 +38,25 @@ fn program(seed: u64) -> Vec<f64> {
             out.push(envs::numpy::numpy_norm(&r.randn(n)));
         }
     }
+    use envs::numpy::{numpy_exp, numpy_log};
+    for _ in 0..200 {
+        let d = r.uniform(0.0, 20.0);
+        // (d * s) ** 2 on a NumPy scalar is libm's pow.
+        let t = (d * 2.145966026289347).powf(std::hint::black_box(2.0));
+        out.push(numpy_exp(-0.5 * t));
+    }
+    out.extend(r.uniform_n(-740.0, 705.0, 200).into_iter().map(numpy_exp));
+    out.extend(r.uniform_n(1e-6, 10.0, 200).into_iter().map(numpy_log));
+    out.extend(
+        r.uniform_n(-30.0, 30.0, 200)
+            .into_iter()
+            .map(|x| numpy_log(numpy_exp(x))),
+    );
     out
 }
+
+/// Entries of [`program`] that are `np.log` values (per seed, at the end).
+const LOGS_PER_SEED: usize = 400;
 
 #[test]
 fn random_state_reproduces_numpy_exactly() {
@@ -52,7 +69,17 @@ fn random_state_reproduces_numpy_exactly() {
         .flat_map(program)
         .collect();
     assert_eq!(ours.len(), reference.len(), "program length");
+    let per_seed = ours.len() / 4;
     for (i, (a, b)) in ours.iter().zip(&reference).enumerate() {
-        assert_eq!(a.to_bits(), b.to_bits(), "draw {i}: rust {a} vs numpy {b}");
+        if i % per_seed >= per_seed - LOGS_PER_SEED {
+            // NumPy's log kernel rounds a hardware reciprocal estimate whose
+            // last bits vary between CPU makers; ours follows the one
+            // measured on AMD Zen 4. Elsewhere allow one unit in the last
+            // place.
+            let ulps = (a.to_bits() as i64 - b.to_bits() as i64).abs();
+            assert!(ulps <= 1, "log {i}: rust {a} vs numpy {b} ({ulps} ulp)");
+        } else {
+            assert_eq!(a.to_bits(), b.to_bits(), "draw {i}: rust {a} vs numpy {b}");
+        }
     }
 }

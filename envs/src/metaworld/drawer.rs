@@ -5,7 +5,8 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, tolerance};
+use super::grasp::gripper_effort;
+use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::env::Env;
 use crate::error::EnvError;
@@ -13,13 +14,22 @@ use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered drawer tasks.
-pub const TASKS: &[TaskDef] = &[TaskDef::new(
-    "mw-drawer-open",
-    "mw",
-    "drawer-open",
-    Source::MetaWorld,
-    Build::Env(open),
-)];
+pub const TASKS: &[TaskDef] = &[
+    TaskDef::new(
+        "mw-drawer-close",
+        "mw",
+        "drawer-close",
+        Source::MetaWorld,
+        Build::Env(close),
+    ),
+    TaskDef::new(
+        "mw-drawer-open",
+        "mw",
+        "drawer-open",
+        Source::MetaWorld,
+        Build::Env(open),
+    ),
+];
 
 const OPEN: TaskConfig = TaskConfig {
     model: "sawyer_drawer.xml",
@@ -32,8 +42,13 @@ const OPEN: TaskConfig = TaskConfig {
     goal_high: [0.5, 1.0, 0.5],
 };
 
-/// How far the drawer opens (`maxDist`).
+/// How far the drawer opens (drawer-open's `maxDist`).
 const MAX_DIST: f64 = 0.2;
+/// How far open drawer-close starts (its `maxDist`).
+const CLOSE_START: f64 = 0.15;
+/// `TARGET_RADIUS` (drawer-close defines `_TARGET_RADIUS = 0.04` but reads
+/// the base class's).
+const TARGET_RADIUS: f64 = 0.05;
 
 fn open(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
     MetaWorldEnv::boxed(name, &OPEN, |s| {
@@ -119,6 +134,111 @@ impl Task for DrawerOpen {
                 opening,
                 handle_error,
                 reward,
+            ],
+        }
+    }
+}
+
+fn close(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
+    MetaWorldEnv::boxed(name, &OPEN, |s| {
+        Ok(Box::new(DrawerClose {
+            drawer: s.id(MjtObjBase::mjOBJ_BODY, "drawer")?,
+            drawer_link: s.id(MjtObjBase::mjOBJ_BODY, "drawer_link")?,
+            goal_site: s.id(MjtObjBase::mjOBJ_SITE, "goal")?,
+            obj_init: [0.0; 3],
+            target: [0.0; 3],
+        }))
+    })
+}
+
+/// Push an open drawer shut; the goal is the closed handle.
+struct DrawerClose {
+    drawer: usize,
+    drawer_link: usize,
+    goal_site: usize,
+    obj_init: [f64; 3],
+    target: [f64; 3],
+}
+
+impl DrawerClose {
+    fn handle(&self, s: &Sawyer) -> [f64; 3] {
+        let p = s.body_pos(self.drawer_link);
+        [p[0] + 0.0, p[1] + -0.16, p[2] + 0.05]
+    }
+}
+
+impl Task for DrawerClose {
+    fn config(&self) -> &'static TaskConfig {
+        &OPEN
+    }
+
+    fn move_model(&self, s: &mut Sawyer, rand: &[f64]) {
+        s.set_body_model_pos(self.drawer, [rand[0], rand[1], rand[2]]);
+        s.set_site_model_pos(
+            self.goal_site,
+            [rand[0] + 0.0, rand[1] + -0.16, rand[2] + 0.09],
+        );
+    }
+
+    fn place(&mut self, s: &mut Sawyer, rand: &[f64]) -> Result<(), EnvError> {
+        s.set_body_model_pos(self.drawer, [rand[0], rand[1], rand[2]]);
+        self.target = [rand[0] + 0.0, rand[1] + -0.16, rand[2] + 0.09];
+        s.set_state(|qpos, _| qpos[9] = -CLOSE_START)?;
+        self.obj_init = self.handle(s);
+        s.set_site_model_pos(self.goal_site, self.target);
+        Ok(())
+    }
+
+    fn objects(&self, s: &Sawyer, out: &mut [f64]) {
+        out[..3].copy_from_slice(&self.handle(s));
+    }
+
+    fn goal(&self, _s: &Sawyer) -> [f64; 3] {
+        self.target
+    }
+
+    fn evaluate(&self, s: &Sawyer, obs: &[f64], action: &[f32; 4]) -> Evaluation {
+        let obj = [obs[4], obs[5], obs[6]];
+        let tcp = s.tcp_center();
+        let t = self.target;
+        let target_to_obj = norm3([0, 1, 2].map(|i| obj[i] - t[i]));
+        let target_to_obj_init = norm3([0, 1, 2].map(|i| self.obj_init[i] - t[i]));
+        let in_place = tolerance(
+            target_to_obj,
+            0.0,
+            TARGET_RADIUS,
+            (target_to_obj_init - TARGET_RADIUS).abs(),
+            Sigmoid::LongTail,
+        );
+        const HANDLE_REACH_RADIUS: f64 = 0.005;
+        let tcp_to_obj = norm3([0, 1, 2].map(|i| obj[i] - tcp[i]));
+        let init = s.init_tcp;
+        let tcp_to_obj_init = norm3([0, 1, 2].map(|i| self.obj_init[i] - init[i]));
+        let reach = tolerance(
+            tcp_to_obj,
+            0.0,
+            HANDLE_REACH_RADIUS,
+            (tcp_to_obj_init - HANDLE_REACH_RADIUS).abs(),
+            Sigmoid::Gaussian,
+        );
+        let gripper_closed = gripper_effort(action, 1.0);
+        let reach = hamacher(Num::Py(reach), gripper_closed);
+        let closed = target_to_obj <= TARGET_RADIUS + 0.015;
+        let reward = if closed {
+            Num::Py(1.0)
+        } else {
+            hamacher(reach, Num::Py(in_place))
+        } * Num::Py(10.0);
+        Evaluation {
+            reward: reward.get(),
+            info: [
+                f64::from(closed),
+                f64::from(tcp_to_obj <= 0.01),
+                1.0,
+                reach.get(),
+                in_place,
+                target_to_obj,
+                reward.get(),
             ],
         }
     }

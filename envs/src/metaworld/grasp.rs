@@ -63,6 +63,22 @@ impl Caging {
     }
 }
 
+/// `min(max(0, action[-1]), effort)` as Python computes it: the float32
+/// gripper action while it lies in (0, effort], else the Python number 0 or
+/// `effort`.
+pub fn gripper_effort(action: &[f32; 4], effort: f64) -> Num {
+    let a = action[3];
+    if a > 0.0 {
+        if effort < a as f64 {
+            Num::Py(effort)
+        } else {
+            Num::F32(a)
+        }
+    } else {
+        Num::Py(0.0)
+    }
+}
+
 impl Sawyer {
     /// `touching_object(geom)`: the constraint forces of the contacts
     /// between each finger pad and the geom, summed per pad in contact
@@ -127,20 +143,8 @@ impl Sawyer {
             xz_margin,
             Sigmoid::LongTail,
         );
-        // min(max(0, a), effort) / effort: the float32 action while it is in
-        // (0, effort], else the Python numbers 0 or effort.
         let effort = c.desired_gripper_effort;
-        let a = action[3];
-        let clamped = if a > 0.0 {
-            if effort < a as f64 {
-                Num::Py(effort)
-            } else {
-                Num::F32(a)
-            }
-        } else {
-            Num::Py(0.0)
-        };
-        let gripper_closed = clamped / Num::Py(effort);
+        let gripper_closed = gripper_effort(action, effort) / Num::Py(effort);
         let caging = hamacher(caging_y, Num::Py(caging_xz));
         let gripping = if caging.get() > 0.97 {
             gripper_closed

@@ -23,6 +23,7 @@
 //! defines its [`Task`]s and a `TASKS` table.
 
 pub mod button_press;
+pub mod door;
 pub mod drawer;
 pub mod grasp;
 pub mod handle_press;
@@ -67,6 +68,7 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         window::TASKS,
         push::TASKS,
         pick_place::TASKS,
+        door::TASKS,
     ]
     .into_iter()
     .flatten()

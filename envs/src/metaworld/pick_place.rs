@@ -8,7 +8,7 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::grasp::Caging;
+use super::grasp::{Caging, gripper_effort};
 use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::env::Env;
@@ -119,13 +119,7 @@ impl PickPlace {
             margin,
             Sigmoid::LongTail,
         );
-        // min(max(0, a), 1): the float32 action in (0, 1], else 0 or 1.
-        let a = action[3];
-        let gripper_closed = if a > 0.0 {
-            if 1.0 < a { Num::Py(1.0) } else { Num::F32(a) }
-        } else {
-            Num::Py(0.0)
-        };
+        let gripper_closed = gripper_effort(action, 1.0);
         let caging = hamacher(y_caging, Num::Py(xz_caging));
         let gripping = if caging.get() > 0.97 {
             gripper_closed

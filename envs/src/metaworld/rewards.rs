@@ -2,11 +2,15 @@
 //! rewards, with metaworld's operation order, and [`Num`], the typed
 //! scalar that reproduces where NumPy 2 computes a reward in float32.
 
+use crate::numpy::{numpy_exp, numpy_log};
+
 /// The sigmoid of [`tolerance`] outside the bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sigmoid {
     /// `1 / ((d·s)² + 1)` with `s = sqrt(1/v − 1)`.
     LongTail,
+    /// `exp(−(d·s)² / 2)` with `s = sqrt(−2 ln v)`, NumPy's `exp` and `log`.
+    Gaussian,
 }
 
 /// The output of [`tolerance`] at distance `margin` from the bounds.
@@ -28,6 +32,10 @@ pub fn tolerance(x: f64, lower: f64, upper: f64, margin: f64, sigmoid: Sigmoid) 
         Sigmoid::LongTail => {
             let scale = (1.0 / VALUE_AT_MARGIN - 1.0).sqrt();
             1.0 / (scalar_square(d * scale) + 1.0)
+        }
+        Sigmoid::Gaussian => {
+            let scale = (-2.0 * numpy_log(VALUE_AT_MARGIN)).sqrt();
+            numpy_exp(-0.5 * scalar_square(d * scale))
         }
     }
 }

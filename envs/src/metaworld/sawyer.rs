@@ -117,6 +117,11 @@ impl Sawyer {
         })
     }
 
+    /// The task's fixed parameters.
+    pub fn config(&self) -> &'static TaskConfig {
+        self.config
+    }
+
     /// The simulation.
     pub fn physics(&self) -> &Physics {
         &self.physics

@@ -9,7 +9,10 @@
 //! scipy's `Rotation.from_matrix` (Meta-World's object quaternions);
 //! `CubicZoom` is scipy's `ndimage.zoom` with its defaults, as quadruped's
 //! escape terrain uses it.
-//! numpy's random generator is [`crate::rng::RandomState`].
+//! [`numpy_exp`] and [`numpy_log`] are NumPy's own SIMD kernels where it
+//! uses them. numpy's random generator is [`crate::rng::RandomState`].
+
+mod svml;
 
 /// `x · x` as numpy computes it for short vectors (`np.dot`,
 /// `np.linalg.norm`) on this CPU. numpy's OpenBLAS picks its `ddot` kernel
@@ -39,6 +42,42 @@ fn openblas_ddot_fuses() -> bool {
     {
         false
     }
+}
+
+/// Whether numpy's SIMD dispatch reaches its AVX-512 (X86_V4) kernels here:
+/// AVX-512 F, CD, VL, BW and DQ.
+fn numpy_x86_v4() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `np.exp(x)` on a float64 scalar: on CPUs with AVX-512, NumPy's SVML
+/// kernel (see `svml.rs`), which differs from libm in the last bit for
+/// about 4% of inputs; elsewhere libm's `exp`, which NumPy calls there.
+pub fn numpy_exp(x: f64) -> f64 {
+    if numpy_x86_v4() {
+        svml::exp(x)
+    } else {
+        x.exp()
+    }
+}
+
+/// `np.log(x)` on a float64 scalar, as [`numpy_exp`]. The AVX-512 kernel
+/// rounds a hardware reciprocal estimate, which this reproduces as AMD Zen
+/// 4 computes it; on other AVX-512 CPUs NumPy's result may differ in the
+/// last bit for about one input in 10^5.
+pub fn numpy_log(x: f64) -> f64 {
+    if numpy_x86_v4() { svml::log(x) } else { x.ln() }
 }
 
 /// `np.linalg.norm(x)` for short vectors (see [`numpy_dot_self`]).
