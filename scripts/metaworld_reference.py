@@ -24,8 +24,10 @@ One case:
     metaworld_reference.py --task reach --seed 3 --actions A.csv --out O.csv
 Many cases in one process (a JSON list of objects with the same keys, and
 "protocol": true for the benchmark protocol of TD-MPC2 and DCWM instead of
-the raw task, or "scripted": N to take N actions from metaworld's scripted
-policy with noise and write them to the "actions" file):
+the raw task, "benchmark": true for metaworld's benchmark mode
+(`gym.make('Meta-World/MT1', env_name=..., seed=s)`), or "scripted": N to take
+N actions from metaworld's scripted policy with noise and write them to the
+"actions" file):
     metaworld_reference.py --batch cases.json
 """
 
@@ -83,6 +85,14 @@ def make(task, seed):
     return env
 
 
+def make_benchmark(task, seed):
+    """metaworld's benchmark mode: `gym.make('Meta-World/MT1', ...)`, whose
+    resets pick one of 50 task vectors drawn once from the seed."""
+    import gymnasium as gym
+
+    return gym.make("Meta-World/MT1", env_name=f"{task}-v3", seed=seed)
+
+
 def num(x):
     return repr(float(x))
 
@@ -111,8 +121,8 @@ class ScriptedActions:
         return a
 
 
-def rollout(task, seed, actions, out):
-    env = make(task, seed)
+def rollout(task, seed, actions, out, benchmark=False):
+    env = make_benchmark(task, seed) if benchmark else make(task, seed)
     obs, _ = env.reset()
     scripted = isinstance(actions, ScriptedActions)
     blank = "," * (2 + len(INFO_KEYS))
@@ -190,8 +200,11 @@ def main():
             actions = ScriptedActions(c["task"], int(c["seed"]), int(c["scripted"]), c["actions"])
             rollout(c["task"], int(c["seed"]), actions, c["out"])
             continue
-        run = protocol_rollout if c.get("protocol") else rollout
-        run(c["task"], int(c["seed"]), read_actions(c["actions"]), c["out"])
+        actions = read_actions(c["actions"])
+        if c.get("protocol"):
+            protocol_rollout(c["task"], int(c["seed"]), actions, c["out"])
+        else:
+            rollout(c["task"], int(c["seed"]), actions, c["out"], benchmark=bool(c.get("benchmark")))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ pub mod error;
 pub mod metaworld;
 pub mod mujoco_log;
 pub mod numpy;
+pub mod pcg64;
 pub mod physics;
 pub mod registry;
 pub mod rng;

@@ -7,14 +7,16 @@
 //! Meta-World tasks, metaworld's names (`reach-v3`, `Meta-World/reach-v3`).
 //!
 //! Each suite lists its tasks as [`TaskDef`]s (the DeepMind Control Suite in
-//! [`crate::dmc::tasks`], Meta-World in [`crate::metaworld::tasks`]); [`tasks`] chains the suites. A dm_control task
-//! builds a [`DmcEnv`] ([`Build::Dmc`]), any other suite a boxed [`Env`]
-//! ([`Build::Env`]); [`make`] works for both, [`make_raw`] for dm_control
-//! tasks only.
+//! [`crate::dmc::tasks`], Meta-World in [`crate::metaworld::tasks`]);
+//! [`tasks`] chains the suites. A dm_control task builds a [`DmcEnv`]
+//! ([`Build::Dmc`]), a Meta-World task a [`MetaWorldEnv`]
+//! ([`Build::MetaWorld`]), any other a boxed [`Env`] ([`Build::Env`]);
+//! [`make`] works for all, [`make_raw`] for dm_control tasks only.
 
 use crate::dmc::DmcEnv;
 use crate::env::Env;
 use crate::error::EnvError;
+use crate::metaworld::MetaWorldEnv;
 
 /// A registered task.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +42,8 @@ pub struct TaskDef {
 pub enum Build {
     /// A dm_control `control.Environment`.
     Dmc(fn(&'static str) -> Result<DmcEnv, EnvError>),
+    /// A Meta-World task.
+    MetaWorld(fn(&'static str) -> Result<MetaWorldEnv, EnvError>),
     /// Any other environment (suites that are not dm_control).
     Env(fn(&'static str) -> Result<Box<dyn Env>, EnvError>),
 }
@@ -100,6 +104,7 @@ impl TaskDef {
     pub fn make(&self) -> Result<Box<dyn Env>, EnvError> {
         match self.build {
             Build::Dmc(build) => Ok(Box::new(build(self.name)?)),
+            Build::MetaWorld(build) => Ok(Box::new(build(self.name)?)),
             Build::Env(build) => build(self.name),
         }
     }
@@ -110,7 +115,7 @@ impl TaskDef {
     pub fn make_raw(&self) -> Result<DmcEnv, EnvError> {
         match self.build {
             Build::Dmc(build) => build(self.name),
-            Build::Env(_) => Err(EnvError::Invalid(format!(
+            Build::MetaWorld(_) | Build::Env(_) => Err(EnvError::Invalid(format!(
                 "{} is not a dm_control task: it has no raw dm_control environment",
                 self.name
             ))),

@@ -247,6 +247,7 @@ pub fn protocol_env(name: &str, seed: u64, p: Protocol) -> Result<Box<dyn Env>, 
     let def = crate::registry::find(name)?;
     match def.build {
         Build::Dmc(build) => wrap(build(def.name)?, seed, p),
+        Build::MetaWorld(build) => wrap(build(def.name)?, seed, p),
         Build::Env(build) => wrap(build(def.name)?, seed, p),
     }
 }

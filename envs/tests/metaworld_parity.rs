@@ -287,3 +287,55 @@ fn the_benchmark_protocol_matches_the_agents_metaworld_wrapper() {
         );
     }
 }
+
+/// metaworld's benchmark mode (`gym.make('Meta-World/MT1', env_name=...,
+/// seed=s)`) against `envs::metaworld::make_benchmark`: the 50 task vectors
+/// drawn from the seed and the task chosen at each reset by NumPy's PCG64;
+/// 1020 random actions cross two truncations, so three tasks are chosen.
+#[test]
+fn the_benchmark_mode_matches_metaworlds_mt1() {
+    let dir = common::scratch("metaworld-mt1");
+    let mut cases = Vec::new();
+    let mut batch = Vec::new();
+    for (task, seed) in [
+        ("mw-reach", 42u64),
+        ("mw-drawer-open", 7),
+        ("mw-push", 123_456),
+    ] {
+        let def = envs::find(task).unwrap();
+        let mut r = RandomState::new(seed + 5000);
+        let acts: Vec<Vec<f64>> = (0..1020)
+            .map(|_| (0..4).map(|_| r.uniform(-1.0, 1.0) as f32 as f64).collect())
+            .collect();
+        let a_path = dir.join(format!("{task}.actions.csv"));
+        let o_path = dir.join(format!("{task}.reference.csv"));
+        write_actions(&a_path, &acts);
+        batch.push(format!(
+            r#"{{"task":"{}","seed":{seed},"actions":"{}","out":"{}","benchmark":true}}"#,
+            def.task,
+            a_path.display(),
+            o_path.display()
+        ));
+        let mut env = envs::metaworld::make_benchmark(task).unwrap();
+        let ours = rollout(&mut env, seed, &acts).unwrap();
+        assert_eq!(ours.len(), 1020 + 3, "{task}: three episodes");
+        cases.push((task, ours, o_path));
+    }
+    let batch_path = dir.join("cases.json");
+    std::fs::write(&batch_path, format!("[{}]", batch.join(","))).unwrap();
+    common::run_reference(
+        "metaworld_reference.py",
+        &["--batch", batch_path.to_str().unwrap()],
+    );
+    for (task, ours, reference) in cases {
+        let reference = read_trajectory(&reference).unwrap();
+        let d = max_abs_diff(&ours, &reference).unwrap();
+        assert_eq!(
+            d,
+            0.0,
+            "{task}: max |diff| {d:e}{}",
+            first_difference(&ours, &reference)
+        );
+    }
+    assert!(envs::metaworld::make_benchmark("cartpole-swingup").is_err());
+}

@@ -298,6 +298,12 @@ pub struct RolloutArgs {
     /// Output trajectory CSV.
     #[arg(long)]
     pub out: PathBuf,
+    /// Meta-World only: metaworld's benchmark mode, as
+    /// `gym.make('Meta-World/MT1', env_name=..., seed=SEED)` (50 task vectors
+    /// drawn from the seed, one chosen at each reset) instead of fresh goals
+    /// at every reset.
+    #[arg(long)]
+    pub benchmark_mode: bool,
 }
 
 /// `ctrlbench bench ...`

@@ -95,7 +95,11 @@ fn list_envs() -> Result<()> {
 }
 
 fn rollout(a: &RolloutArgs) -> Result<()> {
-    let mut env = envs::make(&a.task)?;
+    let mut env = if a.benchmark_mode {
+        Box::new(envs::metaworld::make_benchmark(&a.task)?)
+    } else {
+        envs::make(&a.task)?
+    };
     let actions = envs::rollout::read_actions(&a.actions, env.spec().action_dim())?;
     let rows = envs::rollout::rollout(&mut *env, a.seed, &actions)?;
     envs::rollout::write_trajectory(&a.out, &env.spec().info_names, &rows)?;

@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, scalar_square, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -19,28 +18,28 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "button-press-topdown",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::Topdown)),
+        Build::MetaWorld(|name| build(name, Variant::Topdown)),
     ),
     TaskDef::new(
         "mw-button-press-topdown-wall",
         "mw",
         "button-press-topdown-wall",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::TopdownWall)),
+        Build::MetaWorld(|name| build(name, Variant::TopdownWall)),
     ),
     TaskDef::new(
         "mw-button-press",
         "mw",
         "button-press",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::Front)),
+        Build::MetaWorld(|name| build(name, Variant::Front)),
     ),
     TaskDef::new(
         "mw-button-press-wall",
         "mw",
         "button-press-wall",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::FrontWall)),
+        Build::MetaWorld(|name| build(name, Variant::FrontWall)),
     ),
 ];
 
@@ -113,8 +112,8 @@ impl Variant {
     }
 }
 
-fn build(name: &'static str, variant: Variant) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, variant.config(), |s| {
+fn build(name: &'static str, variant: Variant) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, variant.config(), |s| {
         Ok(Box::new(ButtonPress {
             variant,
             box_body: s.id(MjtObjBase::mjOBJ_BODY, "box")?,

@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -18,7 +17,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "door-close",
     Source::MetaWorld,
-    Build::Env(close),
+    Build::MetaWorld(close),
 )];
 
 const CLOSE: TaskConfig = TaskConfig {
@@ -34,8 +33,8 @@ const CLOSE: TaskConfig = TaskConfig {
 
 const TARGET_RADIUS: f64 = 0.05;
 
-fn close(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &CLOSE, |s| {
+fn close(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &CLOSE, |s| {
         Ok(Box::new(DoorClose {
             door: s.id(MjtObjBase::mjOBJ_BODY, "door")?,
             handle: s.id(MjtObjBase::mjOBJ_GEOM, "handle")?,

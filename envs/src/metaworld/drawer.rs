@@ -8,7 +8,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::gripper_effort;
 use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -20,14 +19,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "drawer-close",
         Source::MetaWorld,
-        Build::Env(close),
+        Build::MetaWorld(close),
     ),
     TaskDef::new(
         "mw-drawer-open",
         "mw",
         "drawer-open",
         Source::MetaWorld,
-        Build::Env(open),
+        Build::MetaWorld(open),
     ),
 ];
 
@@ -50,8 +49,8 @@ const CLOSE_START: f64 = 0.15;
 /// the base class's).
 const TARGET_RADIUS: f64 = 0.05;
 
-fn open(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &OPEN, |s| {
+fn open(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &OPEN, |s| {
         Ok(Box::new(DrawerOpen {
             drawer: s.id(MjtObjBase::mjOBJ_BODY, "drawer")?,
             drawer_link: s.id(MjtObjBase::mjOBJ_BODY, "drawer_link")?,
@@ -139,8 +138,8 @@ impl Task for DrawerOpen {
     }
 }
 
-fn close(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &OPEN, |s| {
+fn close(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &OPEN, |s| {
         Ok(Box::new(DrawerClose {
             drawer: s.id(MjtObjBase::mjOBJ_BODY, "drawer")?,
             drawer_link: s.id(MjtObjBase::mjOBJ_BODY, "drawer_link")?,

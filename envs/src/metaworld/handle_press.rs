@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -19,14 +18,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "handle-press-side",
         Source::MetaWorld,
-        Build::Env(|name| build(name, &SIDE)),
+        Build::MetaWorld(|name| build(name, &SIDE)),
     ),
     TaskDef::new(
         "mw-handle-press",
         "mw",
         "handle-press",
         Source::MetaWorld,
-        Build::Env(|name| build(name, &FRONT)),
+        Build::MetaWorld(|name| build(name, &FRONT)),
     ),
 ];
 
@@ -54,8 +53,8 @@ const SIDE: TaskConfig = TaskConfig {
 const TARGET_RADIUS: f64 = 0.02;
 const HANDLE_RADIUS: f64 = 0.02;
 
-fn build(name: &'static str, config: &'static TaskConfig) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, config, |s| {
+fn build(name: &'static str, config: &'static TaskConfig) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(HandlePress {
             config,
             box_body: s.id(MjtObjBase::mjOBJ_BODY, "box")?,

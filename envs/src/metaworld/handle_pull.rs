@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::Caging;
 use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -19,14 +18,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "handle-pull-side",
         Source::MetaWorld,
-        Build::Env(|name| build(name, true)),
+        Build::MetaWorld(|name| build(name, true)),
     ),
     TaskDef::new(
         "mw-handle-pull",
         "mw",
         "handle-pull",
         Source::MetaWorld,
-        Build::Env(|name| build(name, false)),
+        Build::MetaWorld(|name| build(name, false)),
     ),
 ];
 
@@ -52,9 +51,9 @@ const SIDE: TaskConfig = TaskConfig {
 
 const TARGET_RADIUS: f64 = 0.05;
 
-fn build(name: &'static str, side: bool) -> Result<Box<dyn Env>, EnvError> {
+fn build(name: &'static str, side: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if side { &SIDE } else { &FRONT };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(HandlePull {
             side,
             box_body: s.id(MjtObjBase::mjOBJ_BODY, "box")?,

@@ -16,7 +16,8 @@
 //! and metaworld's seven info values ([`INFO_NAMES`]). Episodes truncate at
 //! 500 steps; a step after that is [`crate::EnvError::NeedsReset`]. The
 //! reset observation is not clipped and repeats the current frame as the
-//! previous one.
+//! previous one. [`make_benchmark`] gives metaworld's benchmark mode
+//! instead (50 fixed task vectors per seed, one chosen at each reset).
 //!
 //! The shared Sawyer machinery (control, reset, observation) is in
 //! `sawyer.rs`, metaworld's `reward_utils` in [`rewards`]; each family file
@@ -36,7 +37,7 @@ pub mod rewards;
 mod sawyer;
 pub mod window;
 
-pub use self::sawyer::{MetaWorldEnv, Sawyer, assets_dir};
+pub use self::sawyer::{BENCHMARK_TASKS, MetaWorldEnv, Sawyer, assets_dir};
 pub use crate::registry::{Source, TaskDef};
 
 use crate::error::EnvError;
@@ -72,6 +73,21 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
     ]
     .into_iter()
     .flatten()
+}
+
+/// The raw task `name` in metaworld's benchmark mode (one of 50 fixed task
+/// vectors per reset, as `gym.make('Meta-World/MT1', env_name=..., seed=s)`;
+/// see [`MetaWorldEnv::benchmark_mode`]); an error for a task of another
+/// suite.
+pub fn make_benchmark(name: &str) -> Result<MetaWorldEnv, EnvError> {
+    let def = crate::registry::find(name)?;
+    match def.build {
+        crate::registry::Build::MetaWorld(build) => Ok(build(def.name)?.benchmark_mode()),
+        _ => Err(EnvError::Invalid(format!(
+            "{} is not a Meta-World task: it has no benchmark mode",
+            def.name
+        ))),
+    }
 }
 
 /// The fixed parameters of a task, from its class's `__init__`.

@@ -11,7 +11,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::{Caging, gripper_effort};
 use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -23,14 +22,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "pick-place-wall",
         Source::MetaWorld,
-        Build::Env(|name| build(name, true)),
+        Build::MetaWorld(|name| build(name, true)),
     ),
     TaskDef::new(
         "mw-pick-place",
         "mw",
         "pick-place",
         Source::MetaWorld,
-        Build::Env(|name| build(name, false)),
+        Build::MetaWorld(|name| build(name, false)),
     ),
 ];
 
@@ -56,9 +55,9 @@ const WALL: TaskConfig = TaskConfig {
 
 const TARGET_RADIUS: f64 = 0.05;
 
-fn build(name: &'static str, wall: bool) -> Result<Box<dyn Env>, EnvError> {
+fn build(name: &'static str, wall: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if wall { &WALL } else { &PICK_PLACE };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(PickPlace {
             wall,
             obj: s.id(MjtObjBase::mjOBJ_BODY, "obj")?,

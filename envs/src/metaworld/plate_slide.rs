@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -19,28 +18,28 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "plate-slide",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::Forward)),
+        Build::MetaWorld(|name| build(name, Variant::Forward)),
     ),
     TaskDef::new(
         "mw-plate-slide-side",
         "mw",
         "plate-slide-side",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::Side)),
+        Build::MetaWorld(|name| build(name, Variant::Side)),
     ),
     TaskDef::new(
         "mw-plate-slide-back",
         "mw",
         "plate-slide-back",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::Back)),
+        Build::MetaWorld(|name| build(name, Variant::Back)),
     ),
     TaskDef::new(
         "mw-plate-slide-back-side",
         "mw",
         "plate-slide-back-side",
         Source::MetaWorld,
-        Build::Env(|name| build(name, Variant::BackSide)),
+        Build::MetaWorld(|name| build(name, Variant::BackSide)),
     ),
 ];
 
@@ -110,8 +109,8 @@ impl Variant {
     }
 }
 
-fn build(name: &'static str, variant: Variant) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, variant.config(), |s| {
+fn build(name: &'static str, variant: Variant) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, variant.config(), |s| {
         Ok(Box::new(PlateSlide {
             variant,
             puck: s.id(MjtObjBase::mjOBJ_GEOM, "puck")?,

@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::Caging;
 use super::rewards::{Num, Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -18,7 +17,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "push",
     Source::MetaWorld,
-    Build::Env(push),
+    Build::MetaWorld(push),
 )];
 
 const PUSH: TaskConfig = TaskConfig {
@@ -35,8 +34,8 @@ const PUSH: TaskConfig = TaskConfig {
 const TARGET_RADIUS: f64 = 0.05;
 const CAGING: Caging = Caging::new(0.015, 0.05, 0.01, 0.005).high_density();
 
-fn push(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &PUSH, |s| {
+fn push(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &PUSH, |s| {
         Ok(Box::new(Push {
             obj: s.id(MjtObjBase::mjOBJ_BODY, "obj")?,
             obj_geom: s.id(MjtObjBase::mjOBJ_GEOM, "objGeom")?,

@@ -7,7 +7,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -19,14 +18,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "reach",
         Source::MetaWorld,
-        Build::Env(reach),
+        Build::MetaWorld(reach),
     ),
     TaskDef::new(
         "mw-reach-wall",
         "mw",
         "reach-wall",
         Source::MetaWorld,
-        Build::Env(reach_wall),
+        Build::MetaWorld(reach_wall),
     ),
 ];
 
@@ -50,14 +49,14 @@ const REACH_WALL: TaskConfig = TaskConfig {
     ..REACH
 };
 
-fn reach(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &REACH, |s| {
+fn reach(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &REACH, |s| {
         Ok(Box::new(Reach::new(s, &REACH, false)?))
     })
 }
 
-fn reach_wall(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &REACH_WALL, |s| {
+fn reach_wall(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &REACH_WALL, |s| {
         Ok(Box::new(Reach::new(s, &REACH_WALL, true)?))
     })
 }

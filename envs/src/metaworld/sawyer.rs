@@ -18,6 +18,7 @@ use super::{Evaluation, INFO_NAMES, MAX_PATH_LENGTH, Task, TaskConfig, draw};
 use crate::env::{Env, EnvSpec, Info, MAX_INFO_VALUES, Transition, check_action, check_obs_buffer};
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
+use crate::pcg64::Pcg64;
 use crate::physics::Physics;
 use crate::rng::RandomState;
 use crate::spaces::{BoxSpace, ObsLayout};
@@ -237,11 +238,26 @@ impl Sawyer {
     }
 }
 
+/// Where a reset's random vector comes from.
+enum Goals {
+    /// Fresh draws from the generator at every reset (goal-observable
+    /// classes with `_freeze_rand_vec = False`, as TD-MPC2 and DCWM run them).
+    Unfrozen,
+    /// metaworld's benchmark tasks (`Meta-World/MT1`): 50 vectors drawn once
+    /// from `np.random.seed(seed)`, one of them chosen at each reset by
+    /// `np_random.choice(50)`.
+    Benchmark { tasks: Vec<Vec<f64>>, choice: Pcg64 },
+}
+
+/// Tasks per environment in metaworld's benchmarks (`_N_GOALS`).
+pub const BENCHMARK_TASKS: usize = 50;
+
 /// A Meta-World task on its Sawyer, behind the [`Env`] interface.
 pub struct MetaWorldEnv {
     sawyer: Sawyer,
     task: Box<dyn Task>,
     random: RandomState,
+    goals: Goals,
     spec: EnvSpec,
     prev: [f64; FRAME],
     path_length: usize,
@@ -282,6 +298,7 @@ impl MetaWorldEnv {
             sawyer,
             task,
             random: RandomState::from_entropy(),
+            goals: Goals::Unfrozen,
             spec,
             prev: [0.0; FRAME],
             path_length: 0,
@@ -289,13 +306,47 @@ impl MetaWorldEnv {
         })
     }
 
-    /// A boxed raw environment (the registry's build functions).
-    pub fn boxed(
-        name: &str,
-        config: &'static TaskConfig,
-        task: impl FnOnce(&Sawyer) -> Result<Box<dyn Task>, EnvError>,
-    ) -> Result<Box<dyn Env>, EnvError> {
-        Ok(Box::new(Self::new(name, config, task)?))
+    /// The environment in metaworld's benchmark mode (`gym.make(
+    /// 'Meta-World/MT1', env_name=..., seed=s)`): `reset(Some(s))` draws the
+    /// 50 task vectors as `_make_tasks` does with seed `s` (two
+    /// `reset_model` draws per reset, rejections included, keeping the
+    /// second) and seeds the task choice with `s` (`PCG64(SeedSequence(s))`);
+    /// every reset then picks one of the 50 with `choice(50)` and resets to
+    /// it. Unlike metaworld, which ignores `reset(seed=...)`, a seeded reset
+    /// starts again from that seed's tasks and choice stream.
+    pub fn benchmark_mode(mut self) -> Self {
+        self.goals = Goals::Benchmark {
+            tasks: Vec::new(),
+            choice: Pcg64::from_seed(0),
+        };
+        self
+    }
+
+    fn seed(&mut self, seed: u64) {
+        self.random = RandomState::new(seed);
+        if let Goals::Benchmark { tasks, choice } = &mut self.goals {
+            *tasks = (0..BENCHMARK_TASKS)
+                .map(|_| {
+                    draw(&*self.task, &mut self.random);
+                    draw(&*self.task, &mut self.random)
+                })
+                .collect();
+            *choice = Pcg64::from_seed(seed);
+        }
+    }
+
+    /// The two vectors of a reset's two `reset_model` calls.
+    fn next_vectors(&mut self) -> (Vec<f64>, Vec<f64>) {
+        match &mut self.goals {
+            Goals::Unfrozen => {
+                let first = draw(&*self.task, &mut self.random);
+                (first, draw(&*self.task, &mut self.random))
+            }
+            Goals::Benchmark { tasks, choice } => {
+                let v = tasks[choice.choice(BENCHMARK_TASKS as i64) as usize].clone();
+                (v.clone(), v)
+            }
+        }
     }
 
     /// The Sawyer and its simulation.
@@ -315,14 +366,13 @@ impl MetaWorldEnv {
     }
 
     fn reset_episode(&mut self, obs: &mut [f64]) -> Result<(), EnvError> {
-        // The first reset_model: its draw and its model edits.
-        let first = draw(&*self.task, &mut self.random);
+        let (first, second) = self.next_vectors();
+        // The first reset_model: its model edits.
         self.task.move_model(&mut self.sawyer, &first);
         self.sawyer.physics.reset_data();
         // The second, in full.
         self.sawyer.reset_hand()?;
-        let rand = draw(&*self.task, &mut self.random);
-        self.task.place(&mut self.sawyer, &rand)?;
+        self.task.place(&mut self.sawyer, &second)?;
         let mut frame = [0.0; FRAME];
         self.sawyer.frame(&*self.task, &mut frame);
         self.prev = frame;
@@ -354,7 +404,10 @@ impl Env for MetaWorldEnv {
         check_obs_buffer(&self.spec, obs)?;
         self.needs_reset = true;
         if let Some(seed) = seed {
-            self.random = RandomState::new(seed);
+            self.seed(seed);
+        } else if matches!(&self.goals, Goals::Benchmark { tasks, .. } if tasks.is_empty()) {
+            let seed = self.random.next_u32() as u64;
+            self.seed(seed);
         }
         self.path_length = 0;
         self.reset_episode(obs)?;

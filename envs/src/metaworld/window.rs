@@ -8,7 +8,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -20,14 +19,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "window-open",
         Source::MetaWorld,
-        Build::Env(|name| build(name, false)),
+        Build::MetaWorld(|name| build(name, false)),
     ),
     TaskDef::new(
         "mw-window-close",
         "mw",
         "window-close",
         Source::MetaWorld,
-        Build::Env(|name| build(name, true)),
+        Build::MetaWorld(|name| build(name, true)),
     ),
 ];
 
@@ -51,9 +50,9 @@ const CLOSE: TaskConfig = TaskConfig {
 const TARGET_RADIUS: f64 = 0.05;
 const HANDLE_RADIUS: f64 = 0.02;
 
-fn build(name: &'static str, close: bool) -> Result<Box<dyn Env>, EnvError> {
+fn build(name: &'static str, close: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if close { &CLOSE } else { &OPEN };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(Window {
             close,
             window: s.id(MjtObjBase::mjOBJ_BODY, "window")?,
