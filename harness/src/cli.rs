@@ -317,7 +317,13 @@ pub enum BenchCommand {
     /// episodes reset when they end); and a VecEnv of N environments stepped
     /// on one thread and on K threads. Prints steps/s and the ratios.
     ///
-    /// Example: ctrlbench bench env --task walker-walk --steps 20000 --threads 2 --dm-control
+    /// For Meta-World tasks the raw loop is the mocap move, five mj_step and
+    /// an mj_forward (what a step needs at least).
+    ///
+    /// Examples:
+    ///   ctrlbench bench env --task walker-walk --steps 20000 --threads 2 --dm-control
+    ///   ctrlbench bench env --task mw-pick-place --steps 20000 --metaworld
+    #[command(verbatim_doc_comment)]
     Env(BenchEnvArgs),
     /// Agent speed: gradient update time, act (planning) latency and the
     /// env steps/s of a training loop, with hours per 1M env steps.
@@ -396,6 +402,11 @@ pub struct BenchEnvArgs {
     /// scripts/dmc_speed.py in the reference venv; slow for dog/humanoid).
     #[arg(long)]
     pub dm_control: bool,
+    /// Also measure metaworld's own env.step on the same Meta-World task
+    /// (runs scripts/metaworld_speed.py in the reference venv; resets timed
+    /// apart).
+    #[arg(long)]
+    pub metaworld: bool,
     /// Print the measurement as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

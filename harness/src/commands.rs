@@ -137,9 +137,9 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         a.repeats
     );
     let mut r = crate::bench::bench_env(&a.task, a.steps, a.envs, a.threads, a.repeats, a.seed)?;
-    if a.dm_control {
-        tracing::info!("measuring dm_control on {}", a.task);
-        r.dm_control = Some(crate::bench::dm_control_speed(
+    if a.dm_control || a.metaworld {
+        tracing::info!("measuring the Python reference on {}", a.task);
+        r.reference = Some(crate::bench::reference_speed(
             &a.task, a.steps, a.repeats, a.seed,
         )?);
     }

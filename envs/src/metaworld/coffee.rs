@@ -15,7 +15,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::Caging;
 use super::rewards::{Num, Sigmoid, hamacher, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -27,21 +26,21 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "coffee-button",
         Source::MetaWorld,
-        Build::Env(button),
+        Build::MetaWorld(button),
     ),
     TaskDef::new(
         "mw-coffee-pull",
         "mw",
         "coffee-pull",
         Source::MetaWorld,
-        Build::Env(|name| mug(name, false)),
+        Build::MetaWorld(|name| mug(name, false)),
     ),
     TaskDef::new(
         "mw-coffee-push",
         "mw",
         "coffee-push",
         Source::MetaWorld,
-        Build::Env(|name| mug(name, true)),
+        Build::MetaWorld(|name| mug(name, true)),
     ),
 ];
 
@@ -98,8 +97,8 @@ fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
-fn button(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &BUTTON, |s| {
+fn button(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &BUTTON, |s| {
         Ok(Box::new(CoffeeButton {
             machine: s.id(MjtObjBase::mjOBJ_BODY, "coffee_machine")?,
             button_start: s.id(MjtObjBase::mjOBJ_SITE, "buttonStart")?,
@@ -174,9 +173,9 @@ impl Task for CoffeeButton {
     }
 }
 
-fn mug(name: &'static str, push: bool) -> Result<Box<dyn Env>, EnvError> {
+fn mug(name: &'static str, push: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if push { &PUSH } else { &PULL };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(CoffeeMug {
             push,
             obj: s.id(MjtObjBase::mjOBJ_BODY, "obj")?,
@@ -249,7 +248,13 @@ impl Task for CoffeeMug {
         let target_to_obj_init =
             numpy_norm(&[0, 1, 2].map(|i| (self.obj_init[i] - t[i]) * scale[i]));
         // tolerance returns a Python float.
-        let in_place = tolerance(target_to_obj, 0.0, 0.05, target_to_obj_init, Sigmoid::LongTail);
+        let in_place = tolerance(
+            target_to_obj,
+            0.0,
+            0.05,
+            target_to_obj_init,
+            Sigmoid::LongTail,
+        );
         let tcp_opened = obs[3];
         let tcp_to_obj = dist(obj, s.tcp_center());
         // float32 once the gripper closes on the caged mug (effort 0.7).

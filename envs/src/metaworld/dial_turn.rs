@@ -14,7 +14,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::gripper_effort;
 use super::rewards::{Num, Sigmoid, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -25,7 +24,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "dial-turn",
     Source::MetaWorld,
-    Build::Env(dial_turn),
+    Build::MetaWorld(dial_turn),
 )];
 
 const DIAL: TaskConfig = TaskConfig {
@@ -46,8 +45,8 @@ const DIAL_RADIUS: f64 = 0.05;
 /// Where the fingers push, from the rim point.
 const PUSH_OFFSET: [f64; 3] = [0.05, 0.02, 0.09];
 
-fn dial_turn(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &DIAL, |s| {
+fn dial_turn(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &DIAL, |s| {
         Ok(Box::new(DialTurn {
             dial: s.id(MjtObjBase::mjOBJ_BODY, "dial")?,
             goal_site: s.id(MjtObjBase::mjOBJ_SITE, "goal")?,
@@ -83,7 +82,11 @@ impl DialTurn {
         let center = s.body_pos(self.dial);
         let q = s.physics().qpos()[self.knob_qpos];
         // offset = [sin q, -cos q, 0.0]; offset *= dial_radius
-        let offset = [q.sin() * DIAL_RADIUS, -q.cos() * DIAL_RADIUS, 0.0 * DIAL_RADIUS];
+        let offset = [
+            q.sin() * DIAL_RADIUS,
+            -q.cos() * DIAL_RADIUS,
+            0.0 * DIAL_RADIUS,
+        ];
         [0, 1, 2].map(|i| center[i] + offset[i])
     }
 

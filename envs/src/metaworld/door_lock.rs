@@ -16,7 +16,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -28,14 +27,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "door-lock",
         Source::MetaWorld,
-        Build::Env(|name| build(name, false)),
+        Build::MetaWorld(|name| build(name, false)),
     ),
     TaskDef::new(
         "mw-door-unlock",
         "mw",
         "door-unlock",
         Source::MetaWorld,
-        Build::Env(|name| build(name, true)),
+        Build::MetaWorld(|name| build(name, true)),
     ),
 ];
 
@@ -62,9 +61,9 @@ const LOCK_LENGTH: f64 = 0.1;
 /// Reset's physics steps in door-lock (`self.frame_skip`).
 const FRAME_SKIP: usize = 5;
 
-fn build(name: &'static str, unlock: bool) -> Result<Box<dyn Env>, EnvError> {
+fn build(name: &'static str, unlock: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if unlock { &UNLOCK } else { &LOCK };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(DoorLock {
             unlock,
             door: s.id(MjtObjBase::mjOBJ_BODY, "door")?,
@@ -184,7 +183,8 @@ impl DoorLock {
         // obj_init_pos: a live view of lock_link's xpos.
         let lock_init = s.body_pos(self.lock_link);
         let init = s.init_tcp;
-        let shoulder_to_lock_init = [0, 1, 2].map(|i| (init[i] + offset[i] - lock_init[i]) * scale[i]);
+        let shoulder_to_lock_init =
+            [0, 1, 2].map(|i| (init[i] + offset[i] - lock_init[i]) * scale[i]);
         let shoulder_dist = numpy_norm(&shoulder_to_lock);
         let ready_to_push = tolerance(
             shoulder_dist,

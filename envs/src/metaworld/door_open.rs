@@ -11,7 +11,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_log, numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -22,7 +21,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "door-open",
     Source::MetaWorld,
-    Build::Env(open),
+    Build::MetaWorld(open),
 )];
 
 const OPEN: TaskConfig = TaskConfig {
@@ -37,8 +36,8 @@ const OPEN: TaskConfig = TaskConfig {
     goal_high: [-0.2, 0.5, 0.1501],
 };
 
-fn open(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &OPEN, |s| {
+fn open(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &OPEN, |s| {
         Ok(Box::new(DoorOpen {
             door: s.id(MjtObjBase::mjOBJ_BODY, "door")?,
             handle: s.id(MjtObjBase::mjOBJ_GEOM, "handle")?,
@@ -152,8 +151,8 @@ impl Task for DoorOpen {
         let grab = grab_effort(action);
         let (ready, opened) = reward_pos(obs, theta);
         // sum((2.0 * hamacher(ready, grab), 8.0 * opened)), all Python floats.
-        let open = (obs[4] - self.target[0]).abs() <= 0.08;
-        let reward = if open {
+        let success = (obs[4] - self.target[0]).abs() <= 0.08;
+        let reward = if success {
             10.0
         } else {
             2.0 * hamacher_product(ready, grab) + 8.0 * opened
@@ -161,7 +160,7 @@ impl Task for DoorOpen {
         Evaluation {
             reward,
             info: [
-                f64::from(open),
+                f64::from(success),
                 ready,
                 f64::from(grab >= 0.5),
                 grab,

@@ -11,7 +11,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
@@ -23,14 +22,14 @@ pub const TASKS: &[TaskDef] = &[
         "mw",
         "faucet-open",
         Source::MetaWorld,
-        Build::Env(|name| build(name, false)),
+        Build::MetaWorld(|name| build(name, false)),
     ),
     TaskDef::new(
         "mw-faucet-close",
         "mw",
         "faucet-close",
         Source::MetaWorld,
-        Build::Env(|name| build(name, true)),
+        Build::MetaWorld(|name| build(name, true)),
     ),
 ];
 
@@ -59,9 +58,9 @@ const HANDLE_LENGTH: f64 = 0.175;
 const TARGET_RADIUS: f64 = 0.07;
 const FAUCET_REACH_RADIUS: f64 = 0.01;
 
-fn build(name: &'static str, close: bool) -> Result<Box<dyn Env>, EnvError> {
+fn build(name: &'static str, close: bool) -> Result<MetaWorldEnv, EnvError> {
     let config = if close { &CLOSE } else { &OPEN };
-    MetaWorldEnv::boxed(name, config, |s| {
+    MetaWorldEnv::new(name, config, |s| {
         Ok(Box::new(Faucet {
             close,
             base: s.id(MjtObjBase::mjOBJ_BODY, "faucetBase")?,

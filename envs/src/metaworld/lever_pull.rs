@@ -11,7 +11,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -22,7 +21,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "lever-pull",
     Source::MetaWorld,
-    Build::Env(lever_pull),
+    Build::MetaWorld(lever_pull),
 )];
 
 const LEVER: TaskConfig = TaskConfig {
@@ -40,8 +39,8 @@ const LEVER: TaskConfig = TaskConfig {
 /// The class's `LEVER_RADIUS`.
 const LEVER_RADIUS: f64 = 0.2;
 
-fn lever_pull(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &LEVER, |s| {
+fn lever_pull(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &LEVER, |s| {
         Ok(Box::new(LeverPull {
             lever: s.id(MjtObjBase::mjOBJ_BODY, "lever")?,
             lever_start: s.id(MjtObjBase::mjOBJ_SITE, "leverStart")?,
@@ -68,7 +67,11 @@ struct LeverPull {
 /// The goal: the lever's tip pointing up (`obj_init_pos + [0.12, 0, 0.25 +
 /// LEVER_RADIUS]`).
 fn target_of(rand: &[f64]) -> [f64; 3] {
-    [rand[0] + 0.12, rand[1] + 0.0, rand[2] + (0.25 + LEVER_RADIUS)]
+    [
+        rand[0] + 0.12,
+        rand[1] + 0.0,
+        rand[2] + (0.25 + LEVER_RADIUS),
+    ]
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {

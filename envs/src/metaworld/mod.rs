@@ -24,20 +24,29 @@
 //! defines its [`Task`]s and a `TASKS` table.
 
 pub mod button_press;
+pub mod coffee;
+pub mod dial_turn;
 pub mod door;
+pub mod door_lock;
+pub mod door_open;
 pub mod drawer;
+pub mod faucet;
 pub mod grasp;
 pub mod handle_press;
 pub mod handle_pull;
+pub mod lever_pull;
 pub mod pick_place;
 pub mod plate_slide;
 pub mod push;
+pub mod push_back;
+pub mod push_wall;
 pub mod reach;
 pub mod rewards;
 mod sawyer;
+pub mod soccer;
 pub mod window;
 
-pub use self::sawyer::{BENCHMARK_TASKS, MetaWorldEnv, Sawyer, assets_dir};
+pub use self::sawyer::{BENCHMARK_TASKS, FRAME_SKIP, MetaWorldEnv, Sawyer, assets_dir};
 pub use crate::registry::{Source, TaskDef};
 
 use crate::error::EnvError;
@@ -70,6 +79,15 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         push::TASKS,
         pick_place::TASKS,
         door::TASKS,
+        door_open::TASKS,
+        door_lock::TASKS,
+        faucet::TASKS,
+        dial_turn::TASKS,
+        lever_pull::TASKS,
+        coffee::TASKS,
+        push_wall::TASKS,
+        push_back::TASKS,
+        soccer::TASKS,
     ]
     .into_iter()
     .flatten()

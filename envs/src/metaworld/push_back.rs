@@ -13,7 +13,6 @@ use mujoco_rs::prelude::MjtObjBase;
 
 use super::rewards::{Sigmoid, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -24,7 +23,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "push-back",
     Source::MetaWorld,
-    Build::Env(push_back),
+    Build::MetaWorld(push_back),
 )];
 
 const PUSH_BACK: TaskConfig = TaskConfig {
@@ -41,8 +40,8 @@ const PUSH_BACK: TaskConfig = TaskConfig {
 const OBJ_RADIUS: f64 = 0.007;
 const TARGET_RADIUS: f64 = 0.05;
 
-fn push_back(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &PUSH_BACK, |s| {
+fn push_back(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &PUSH_BACK, |s| {
         Ok(Box::new(PushBack {
             obj_geom: s.id(MjtObjBase::mjOBJ_GEOM, "objGeom")?,
             goal_site: s.id(MjtObjBase::mjOBJ_SITE, "goal")?,

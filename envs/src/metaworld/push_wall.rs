@@ -8,7 +8,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::grasp::Caging;
 use super::rewards::{Num, Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -19,7 +18,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "push-wall",
     Source::MetaWorld,
-    Build::Env(push_wall),
+    Build::MetaWorld(push_wall),
 )];
 
 const PUSH_WALL: TaskConfig = TaskConfig {
@@ -38,8 +37,8 @@ const TARGET_RADIUS: f64 = 0.05;
 /// pad_success_thresh=0.05, xz_thresh=0.005, high_density=True)`.
 const CAGING: Caging = Caging::new(0.015, 0.05, 0.01, 0.005).high_density();
 
-fn push_wall(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &PUSH_WALL, |s| {
+fn push_wall(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &PUSH_WALL, |s| {
         Ok(Box::new(PushWall {
             obj_geom: s.id(MjtObjBase::mjOBJ_GEOM, "objGeom")?,
             goal_site: s.id(MjtObjBase::mjOBJ_SITE, "goal")?,
@@ -107,7 +106,8 @@ impl Task for PushWall {
         let t = self.target;
         let tcp_to_obj = dist(obj, tcp);
         let scaling = [3.0, 1.0, 1.0];
-        let scaled = |p: [f64; 3]| numpy_norm(&[0, 1, 2].map(|i| (p[i] - midpoint[i]) * scaling[i]));
+        let scaled =
+            |p: [f64; 3]| numpy_norm(&[0, 1, 2].map(|i| (p[i] - midpoint[i]) * scaling[i]));
         let obj_to_midpoint = scaled(obj);
         let obj_to_midpoint_init = scaled(self.obj_init);
         let obj_to_target = dist(obj, t);
@@ -136,10 +136,8 @@ impl Task for PushWall {
             reward = Num::Py(2.0) * grasped + Num::Py(1.0) + Num::Py(4.0 * part1);
             if obj[1] > 0.75 {
                 // 2 * grasped + 1.0 + 4.0 + 3.0 * part2, left to right.
-                reward = Num::Py(2.0) * grasped
-                    + Num::Py(1.0)
-                    + Num::Py(4.0)
-                    + Num::Py(3.0 * part2);
+                reward =
+                    Num::Py(2.0) * grasped + Num::Py(1.0) + Num::Py(4.0) + Num::Py(3.0 * part2);
             }
         }
         if obj_to_target < TARGET_RADIUS {

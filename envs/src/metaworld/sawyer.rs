@@ -27,7 +27,7 @@ use crate::spaces::{BoxSpace, ObsLayout};
 pub const ASSETS_ENV: &str = "CTRLBENCH_METAWORLD_ASSETS";
 
 /// Physics steps per environment step (metaworld's `frame_skip`).
-const FRAME_SKIP: usize = 5;
+pub const FRAME_SKIP: usize = 5;
 /// Mocap displacement per unit action (`action_scale`), applied in float32.
 const ACTION_SCALE: f32 = 0.01;
 /// The mocap orientation metaworld writes every step (MuJoCo normalises it).
@@ -352,6 +352,11 @@ impl MetaWorldEnv {
     /// The Sawyer and its simulation.
     pub fn sawyer(&self) -> &Sawyer {
         &self.sawyer
+    }
+
+    /// Mutable access to the simulation (benchmarks, robustness tests).
+    pub fn physics_mut(&mut self) -> &mut Physics {
+        &mut self.sawyer.physics
     }
 
     /// Writes `[this frame, previous frame, goal]` and makes this frame the

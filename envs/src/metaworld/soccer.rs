@@ -11,7 +11,6 @@ use mujoco_rs::prelude::MjtObjBase;
 use super::push_back::pad_caging;
 use super::rewards::{Sigmoid, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
-use crate::env::Env;
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
@@ -22,7 +21,7 @@ pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw",
     "soccer",
     Source::MetaWorld,
-    Build::Env(soccer),
+    Build::MetaWorld(soccer),
 )];
 
 const SOCCER: TaskConfig = TaskConfig {
@@ -42,8 +41,8 @@ const TARGET_RADIUS: f64 = 0.07;
 /// from reset to reset.
 const BALL_Z: f64 = 0.03;
 
-fn soccer(name: &'static str) -> Result<Box<dyn Env>, EnvError> {
-    MetaWorldEnv::boxed(name, &SOCCER, |s| {
+fn soccer(name: &'static str) -> Result<MetaWorldEnv, EnvError> {
+    MetaWorldEnv::new(name, &SOCCER, |s| {
         Ok(Box::new(Soccer {
             ball: s.id(MjtObjBase::mjOBJ_BODY, "soccer_ball")?,
             ball_geom: s.id(MjtObjBase::mjOBJ_GEOM, "objGeom")?,
@@ -129,9 +128,8 @@ impl Task for Soccer {
         let goal_line = t[1] - 0.1;
         if obj[1] > goal_line && (obj[0] - t[0]).abs() > 0.10 {
             // np.clip(in_place - 2 * ((obj[1] - goal_line) / (1 - goal_line)), 0, 1)
-            in_place = (in_place - 2.0 * ((obj[1] - goal_line) / (1.0 - goal_line)))
-                .max(0.0)
-                .min(1.0);
+            in_place =
+                (in_place - 2.0 * ((obj[1] - goal_line) / (1.0 - goal_line))).clamp(0.0, 1.0);
         }
         let grasped = pad_caging(s, obj, self.obj_init, OBJ_RADIUS, OBJ_RADIUS + 0.01, 0.005);
         let mut reward = 3.0 * grasped + 6.5 * in_place;

@@ -1,8 +1,11 @@
 //! Environment throughput measurements (`ctrlbench bench env`).
 //!
-//! All three measurements use the same pre-drawn random actions, so random
+//! All measurements use the same pre-drawn random actions, so random
 //! number generation is not timed, and run back to back in one process so
-//! their ratios are comparable on a shared machine.
+//! their ratios are comparable on a shared machine. The raw loop is the
+//! least a step can do on the task's model: dm_control's `n_sub_steps`
+//! `mj_step`s; for Meta-World the mocap move, five `mj_step`s and the
+//! `mj_forward` the observation needs.
 
 use std::fmt;
 use std::time::Instant;
@@ -17,7 +20,8 @@ pub struct EnvBench {
     pub task: String,
     /// Physics steps per control step.
     pub n_sub_steps: usize,
-    /// Raw MuJoCo loop: `mj_step` × n_sub_steps per control step.
+    /// Raw MuJoCo loop: `mj_step` × n_sub_steps per control step (and the
+    /// mocap move and `mj_forward` for Meta-World).
     pub raw_steps_per_s: f64,
     /// The raw task's `env.step` (observation + reward; resets excluded).
     pub env_steps_per_s: f64,
@@ -34,37 +38,63 @@ pub struct EnvBench {
     /// The machine's own limit: `threads` independent raw loops (one model
     /// each, no synchronisation), total steps/s.
     pub raw_parallel_steps_per_s: f64,
-    /// dm_control's speed on the same task, when measured.
-    pub dm_control: Option<DmControlSpeed>,
+    /// The reference implementation's speed on the same task (dm_control's
+    /// or metaworld's), when measured.
+    pub reference: Option<ReferenceSpeed>,
 }
 
-/// dm_control's own throughput (`scripts/dmc_speed.py`), control steps/s.
+/// The Python reference's own throughput (`scripts/dmc_speed.py`,
+/// `scripts/metaworld_speed.py`), control steps/s.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct DmControlSpeed {
-    /// dm_control's `env.step`.
+pub struct ReferenceSpeed {
+    /// Which reference (`dm_control 1.0.50`, `metaworld 3.1.1`).
+    #[serde(default)]
+    pub name: String,
+    /// The reference's `env.step` (resets excluded).
     pub env_step: f64,
-    /// A Python `mujoco.mj_step` × n_sub_steps loop.
+    /// A Python loop of the same raw physics steps.
     pub mj_step: f64,
+    /// Mean time of one reset in milliseconds, when measured.
+    #[serde(default)]
+    pub reset_ms: Option<f64>,
 }
 
-/// Runs `scripts/dmc_speed.py` in the reference venv for the task.
-pub fn dm_control_speed(
+/// Runs the task's reference speed script (dm_control's or metaworld's) in
+/// the reference venv.
+pub fn reference_speed(
     task: &str,
     steps: usize,
     repeats: usize,
     seed: u64,
-) -> Result<DmControlSpeed> {
+) -> Result<ReferenceSpeed> {
     use anyhow::Context;
     let def = envs::find(task)?;
+    let (script, name, task_args) = match def.source {
+        envs::registry::Source::DmControl => (
+            "scripts/dmc_speed.py",
+            "dm_control",
+            vec!["--domain", def.domain, "--task", def.task],
+        ),
+        envs::registry::Source::MetaWorld => (
+            "scripts/metaworld_speed.py",
+            "metaworld",
+            vec!["--task", def.task],
+        ),
+        envs::registry::Source::TdMpc2 => {
+            anyhow::bail!(
+                "{task} is one of TD-MPC2's tasks: it has no installable reference to time"
+            )
+        }
+    };
     let python = std::env::var_os("CTRLBENCH_REFERENCE_PYTHON")
         .map(std::path::PathBuf::from)
         .or_else(|| option_env!("CTRLBENCH_REFERENCE_PYTHON").map(std::path::PathBuf::from))
         .filter(|p| p.exists())
         .context("the Python reference environment is missing: run `make setup`")?;
-    let script = crate::project_dir().join("scripts/dmc_speed.py");
+    let script = crate::project_dir().join(script);
     let out = std::process::Command::new(python)
         .arg(&script)
-        .args(["--domain", def.domain, "--task", def.task])
+        .args(task_args)
         .args([
             "--steps",
             &steps.to_string(),
@@ -82,7 +112,71 @@ pub fn dm_control_speed(
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    serde_json::from_slice(&out.stdout).context("reading dmc_speed.py output")
+    let mut speed: ReferenceSpeed = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("reading {} output", script.display()))?;
+    speed.name = name.to_string();
+    Ok(speed)
+}
+
+/// A raw task with access to its physics, for the raw loops.
+enum RawTask {
+    Dmc(envs::dmc::DmcEnv),
+    MetaWorld(envs::metaworld::MetaWorldEnv),
+}
+
+impl RawTask {
+    fn make(task: &str) -> Result<Self> {
+        let def = envs::find(task)?;
+        Ok(match def.build {
+            envs::registry::Build::Dmc(build) => RawTask::Dmc(build(def.name)?),
+            envs::registry::Build::MetaWorld(build) => RawTask::MetaWorld(build(def.name)?),
+            envs::registry::Build::Env(_) => {
+                anyhow::bail!("{task} has no raw physics loop to compare with")
+            }
+        })
+    }
+
+    fn env(&mut self) -> &mut dyn Env {
+        match self {
+            RawTask::Dmc(e) => e,
+            RawTask::MetaWorld(e) => e,
+        }
+    }
+
+    /// Physics steps per control step.
+    fn n_sub_steps(&self) -> usize {
+        match self {
+            RawTask::Dmc(e) => e.n_sub_steps(),
+            RawTask::MetaWorld(_) => envs::metaworld::FRAME_SKIP,
+        }
+    }
+
+    /// One control step of bare physics: the controls, the physics steps
+    /// (and for Meta-World the mocap move and the forward).
+    fn raw_step(&mut self, action: &[f64]) {
+        match self {
+            RawTask::Dmc(e) => {
+                let n = e.n_sub_steps();
+                let data = e.physics_mut().data_mut();
+                data.ctrl_mut().copy_from_slice(action);
+                for _ in 0..n {
+                    data.step();
+                }
+            }
+            RawTask::MetaWorld(e) => {
+                let data = e.physics_mut().data_mut();
+                let mocap = &mut data.mocap_pos_mut()[0];
+                for i in 0..3 {
+                    mocap[i] += action[i] * 0.01;
+                }
+                data.ctrl_mut().copy_from_slice(&[action[3], -action[3]]);
+                for _ in 0..envs::metaworld::FRAME_SKIP {
+                    data.step();
+                }
+                data.forward();
+            }
+        }
+    }
 }
 
 impl EnvBench {
@@ -132,10 +226,10 @@ pub fn bench_env(
     let steps = steps.max(1);
     let threads = threads.max(1);
     let n_envs = n_envs.max(1);
-    let mut env = envs::make_raw(task)?;
-    let actions = random_actions(&env, 1024, seed);
-    let n_sub = env.n_sub_steps();
-    let name = env.spec().name.clone();
+    let mut raw_task = RawTask::make(task)?;
+    let actions = random_actions(raw_task.env(), 1024, seed);
+    let n_sub = raw_task.n_sub_steps();
+    let name = raw_task.env().spec().name.clone();
 
     let best = |f: &mut dyn FnMut() -> Result<f64>| -> Result<f64> {
         let mut best: f64 = 0.0;
@@ -147,17 +241,14 @@ pub fn bench_env(
 
     // Raw MuJoCo loop on the task's model, from the task's initial state.
     let raw = best(&mut || {
-        env.reset(Some(seed))?;
-        let data = env.physics_mut().data_mut();
+        raw_task.env().reset(Some(seed))?;
         let start = Instant::now();
         for i in 0..steps {
-            data.ctrl_mut().copy_from_slice(&actions[i % actions.len()]);
-            for _ in 0..n_sub {
-                data.step();
-            }
+            raw_task.raw_step(&actions[i % actions.len()]);
         }
         Ok(steps as f64 / start.elapsed().as_secs_f64())
     })?;
+    let env = raw_task.env();
 
     // env.step: control, legacy physics step, reward, observation. Resets
     // (some tasks settle the physics for hundreds of steps there) are timed
@@ -216,20 +307,20 @@ pub fn bench_env(
 
     // The machine's parallel limit: independent raw loops on `threads` threads.
     let mut models = (0..threads)
-        .map(|_| envs::make_raw(task))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|_| {
+            let mut m = RawTask::make(task)?;
+            m.env().reset(Some(seed))?;
+            Ok(m)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let raw_parallel = best(&mut || {
         let start = Instant::now();
         std::thread::scope(|s| {
-            for env in models.iter_mut() {
+            for m in models.iter_mut() {
                 let actions = &actions;
                 s.spawn(move || {
-                    let data = env.physics_mut().data_mut();
                     for i in 0..per_env {
-                        data.ctrl_mut().copy_from_slice(&actions[i % actions.len()]);
-                        for _ in 0..n_sub {
-                            data.step();
-                        }
+                        m.raw_step(&actions[i % actions.len()]);
                     }
                 });
             }
@@ -248,7 +339,7 @@ pub fn bench_env(
         envs: n_envs,
         threads,
         raw_parallel_steps_per_s: raw_parallel,
-        dm_control: None,
+        reference: None,
     })
 }
 
@@ -274,14 +365,18 @@ impl fmt::Display for EnvBench {
                 "reset               {ms:>11.3} ms per episode (not in env.step)"
             )?;
         }
-        if let Some(d) = &r.dm_control {
+        if let Some(d) = &r.reference {
             writeln!(
                 f,
-                "dm_control env.step {:>11.0} steps/s   ctrlbench is {:.2}x faster",
+                "{:<19} {:>11.0} steps/s   ctrlbench is {:.2}x faster",
+                format!("{} env.step", d.name),
                 d.env_step,
                 r.env_steps_per_s / d.env_step
             )?;
-            writeln!(f, "python mj_step loop {:>11.0} steps/s", d.mj_step)?;
+            writeln!(f, "python raw loop     {:>11.0} steps/s", d.mj_step)?;
+            if let Some(ms) = d.reset_ms {
+                writeln!(f, "{:<19} {ms:>11.3} ms", format!("{} reset", d.name))?;
+            }
         }
         writeln!(
             f,

@@ -7,4 +7,4 @@ pub mod agent;
 pub mod env;
 
 pub use agent::{AgentBench, AgentBenchOptions, Timings, bench_agent};
-pub use env::{DmControlSpeed, EnvBench, bench_env, dm_control_speed};
+pub use env::{EnvBench, ReferenceSpeed, bench_env, reference_speed};

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""metaworld's own stepping speed, for side-by-side comparison with ctrlbench.
+
+Measures, on one Meta-World v3 task and one thread, with pre-drawn random
+float32 actions:
+  * env_step: metaworld's `env.step(action)` (observation, reward, info) on
+    the goal-observable class with unfrozen goals, resetting when an episode
+    is truncated; the resets are timed apart (reset_ms);
+  * mj_step:  a Python loop of the mocap move, `mujoco.mj_step` x 5 and
+    `mujoco.mj_forward` on the task's model (what a step needs at least).
+Prints one JSON object: {"task", "env_step", "mj_step", "reset_ms"}, control
+steps per second (best of --repeats).
+
+    metaworld_speed.py --task pick-place --steps 20000
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metaworld_reference  # noqa: E402  (patches metaworld for MuJoCo 3.17)
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, help="v3 task name without the suffix, e.g. reach")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    env = metaworld_reference.make(args.task, args.seed)
+    rng = np.random.RandomState(args.seed)
+    actions = rng.uniform(-1.0, 1.0, size=(1024, 4)).astype(np.float32)
+
+    best_env, reset_times = 0.0, []
+    for _ in range(args.repeats):
+        env.reset()
+        in_resets = 0.0
+        start = time.perf_counter()
+        for i in range(args.steps):
+            _, _, terminated, truncated, _ = env.step(actions[i % len(actions)])
+            if terminated or truncated:
+                r = time.perf_counter()
+                env.reset()
+                dt = time.perf_counter() - r
+                in_resets += dt
+                reset_times.append(dt)
+        total = time.perf_counter() - start
+        best_env = max(best_env, args.steps / (total - in_resets))
+
+    model, data = env.model, env.data
+    best_raw = 0.0
+    for _ in range(args.repeats):
+        env.reset()
+        start = time.perf_counter()
+        for i in range(args.steps):
+            a = actions[i % len(actions)].astype(np.float64)
+            data.mocap_pos[0] += a[:3] * 0.01
+            data.ctrl[:] = (a[3], -a[3])
+            mujoco.mj_step(model, data, nstep=5)
+            mujoco.mj_forward(model, data)
+        best_raw = max(best_raw, args.steps / (time.perf_counter() - start))
+
+    json.dump(
+        {
+            "task": args.task,
+            "env_step": best_env,
+            "mj_step": best_raw,
+            "reset_ms": 1e3 * float(np.mean(reset_times)) if reset_times else None,
+        },
+        sys.stdout,
+    )
+    print()
+
+
+if __name__ == "__main__":
+    main()
