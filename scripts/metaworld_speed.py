@@ -6,7 +6,8 @@ float32 actions:
   * env_step: metaworld's `env.step(action)` (observation, reward, info) on
     the goal-observable class with unfrozen goals, resetting when an episode
     is truncated; the resets are timed apart (reset_ms);
-  * mj_step:  a Python loop of the mocap move, `mujoco.mj_step` x 5 and
+  * mj_step:  a Python loop of the mocap move (within the task's bounds),
+    `mujoco.mj_step` x 5 and
     `mujoco.mj_forward` on the task's model (what a step needs at least).
 Prints one JSON object: {"task", "env_step", "mj_step", "reset_ms"}, control
 steps per second (best of --repeats).
@@ -61,7 +62,7 @@ def main():
         start = time.perf_counter()
         for i in range(args.steps):
             a = actions[i % len(actions)].astype(np.float64)
-            data.mocap_pos[0] += a[:3] * 0.01
+            data.mocap_pos[0] = np.clip(data.mocap_pos[0] + a[:3] * 0.01, env.mocap_low, env.mocap_high)
             data.ctrl[:] = (a[3], -a[3])
             mujoco.mj_step(model, data, nstep=5)
             mujoco.mj_forward(model, data)

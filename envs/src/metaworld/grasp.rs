@@ -65,11 +65,12 @@ impl Caging {
 
 /// `min(max(0, action[-1]), effort)` as Python computes it: the float32
 /// gripper action while it lies in (0, effort], else the Python number 0 or
-/// `effort`.
+/// `effort`. NumPy 2 compares the float32 action with the Python number in
+/// float32.
 pub fn gripper_effort(action: &[f32; 4], effort: f64) -> Num {
     let a = action[3];
     if a > 0.0 {
-        if effort < a as f64 {
+        if (effort as f32) < a {
             Num::Py(effort)
         } else {
             Num::F32(a)

@@ -23,6 +23,8 @@
 //! `sawyer.rs`, metaworld's `reward_utils` in [`rewards`]; each family file
 //! defines its [`Task`]s and a `TASKS` table.
 
+pub mod basketball;
+pub mod bin_picking;
 pub mod button_press;
 pub mod coffee;
 pub mod dial_turn;
@@ -32,9 +34,13 @@ pub mod door_open;
 pub mod drawer;
 pub mod faucet;
 pub mod grasp;
+pub mod hand_insert;
 pub mod handle_press;
 pub mod handle_pull;
 pub mod lever_pull;
+pub mod peg_insert_side;
+pub mod peg_unplug_side;
+pub mod pick_out_of_hole;
 pub mod pick_place;
 pub mod plate_slide;
 pub mod push;
@@ -43,6 +49,7 @@ pub mod push_wall;
 pub mod reach;
 pub mod rewards;
 mod sawyer;
+pub mod shelf_place;
 pub mod soccer;
 pub mod window;
 
@@ -88,6 +95,13 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         push_wall::TASKS,
         push_back::TASKS,
         soccer::TASKS,
+        peg_insert_side::TASKS,
+        peg_unplug_side::TASKS,
+        pick_out_of_hole::TASKS,
+        shelf_place::TASKS,
+        bin_picking::TASKS,
+        basketball::TASKS,
+        hand_insert::TASKS,
     ]
     .into_iter()
     .flatten()

@@ -164,10 +164,12 @@ impl RawTask {
                 }
             }
             RawTask::MetaWorld(e) => {
+                let config = e.sawyer().config();
                 let data = e.physics_mut().data_mut();
                 let mocap = &mut data.mocap_pos_mut()[0];
                 for i in 0..3 {
-                    mocap[i] += action[i] * 0.01;
+                    mocap[i] = (mocap[i] + action[i] * 0.01)
+                        .clamp(config.mocap_low[i], config.mocap_high[i]);
                 }
                 data.ctrl_mut().copy_from_slice(&[action[3], -action[3]]);
                 for _ in 0..envs::metaworld::FRAME_SKIP {
