@@ -23,8 +23,10 @@
 //! `sawyer.rs`, metaworld's `reward_utils` in [`rewards`]; each family file
 //! defines its [`Task`]s and a `TASKS` table.
 
+pub mod assembly;
 pub mod basketball;
 pub mod bin_picking;
+pub mod box_close;
 pub mod button_press;
 pub mod coffee;
 pub mod dial_turn;
@@ -34,6 +36,7 @@ pub mod door_open;
 pub mod drawer;
 pub mod faucet;
 pub mod grasp;
+pub mod hammer;
 pub mod hand_insert;
 pub mod handle_press;
 pub mod handle_pull;
@@ -102,6 +105,9 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         bin_picking::TASKS,
         basketball::TASKS,
         hand_insert::TASKS,
+        assembly::TASKS,
+        box_close::TASKS,
+        hammer::TASKS,
     ]
     .into_iter()
     .flatten()

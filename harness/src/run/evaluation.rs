@@ -21,8 +21,11 @@ use crate::config::RunConfig;
 pub struct Evaluation {
     /// Return of each episode, in order.
     pub returns: Vec<f64>,
-    /// Episodes that succeeded, for tasks that define success (Meta-World).
+    /// Episodes that succeeded at any step, for tasks that define success
+    /// (Meta-World; DCWM's metric).
     pub successes: Option<usize>,
+    /// Episodes whose final step succeeded (TD-MPC2's metric).
+    pub final_successes: Option<usize>,
 }
 
 impl Evaluation {
@@ -34,6 +37,12 @@ impl Evaluation {
     /// Success rate (eval.csv's `episode_success`).
     pub fn success_rate(&self) -> Option<f64> {
         self.successes
+            .map(|s| s as f64 / self.returns.len().max(1) as f64)
+    }
+
+    /// Final-step success rate (eval.csv's `final_success`).
+    pub fn final_success_rate(&self) -> Option<f64> {
+        self.final_successes
             .map(|s| s as f64 / self.returns.len().max(1) as f64)
     }
 }
@@ -53,11 +62,12 @@ pub(super) fn play_evaluation(
     let mut played = Evaluation {
         returns: Vec::with_capacity(episodes),
         successes: None,
+        final_successes: None,
     };
     for ep in 0..episodes {
         env.reset(episode_seed(cfg.seed, &format!("eval/{env_step}/{ep}")))?;
         agent.begin_episode(Mode::Eval);
-        let (mut ret, mut success) = (0.0f64, None::<bool>);
+        let (mut ret, mut success, mut last_success) = (0.0f64, None::<bool>, None::<f64>);
         loop {
             let action = agent.act(env.obs(), Mode::Eval)?;
             let t = match env.step(&action)? {
@@ -71,6 +81,7 @@ pub(super) fn play_evaluation(
             ret += t.reward;
             if let Some(s) = t.info.success {
                 success = Some(success.unwrap_or(false) | s);
+                last_success = t.info.value(env.spec(), "success");
             }
             if t.done() {
                 break;
@@ -79,6 +90,8 @@ pub(super) fn play_evaluation(
         played.returns.push(ret);
         if let Some(s) = success {
             played.successes = Some(played.successes.unwrap_or(0) + usize::from(s));
+            let last = last_success.is_some_and(|v| v > 0.0);
+            played.final_successes = Some(played.final_successes.unwrap_or(0) + usize::from(last));
         }
     }
     Ok(played)

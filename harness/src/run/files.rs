@@ -51,6 +51,12 @@ pub struct EvalRow {
     /// the column existed ran with DMC's 2).
     #[serde(default = "dmc_action_repeat")]
     pub action_repeat: u64,
+    /// Share of episodes that succeeded at their final step (TD-MPC2's
+    /// Meta-World metric: the last raw step's `success`), for tasks that
+    /// define success; empty otherwise. `episode_success` is DCWM's
+    /// "success at any step".
+    #[serde(default, serialize_with = "optional_float_cell")]
+    pub final_success: Option<f64>,
 }
 
 fn dmc_action_repeat() -> u64 {

@@ -106,9 +106,10 @@ struct Runner<'a> {
     buffer: ReplayBuffer,
     state: LoopState,
     eval_csv: CsvLog,
-    /// The run's eval.csv predates the `action_repeat` column: its rows
-    /// keep the columns of its header.
-    eval_csv_without_repeat: bool,
+    /// Trailing columns of [`EvalRow`] that the run's eval.csv predates
+    /// (`action_repeat`, `final_success`): its rows keep the columns of its
+    /// header.
+    eval_csv_missing_columns: usize,
     train_csv: CsvLog,
     started: Instant,
     wall_offset: f64,
@@ -205,12 +206,18 @@ fn run_agent(
     .collect::<Vec<_>>()
     .join(",");
     let eval_path = dir.join("eval.csv");
-    let eval_csv_without_repeat = state.eval_csv_bytes > 0
-        && std::fs::read_to_string(&eval_path).is_ok_and(|t| {
-            t.lines()
-                .next()
-                .is_some_and(|h| !h.ends_with(",action_repeat"))
-        });
+    let eval_csv_missing_columns = if state.eval_csv_bytes > 0 {
+        let text = std::fs::read_to_string(&eval_path).unwrap_or_default();
+        let header = text.lines().next().unwrap_or_default();
+        let ours = EvalRow::header();
+        if ours.starts_with(header) {
+            ours.split(',').count() - header.split(',').count()
+        } else {
+            0
+        }
+    } else {
+        0
+    };
     let eval_csv = CsvLog::open(eval_path, state.eval_csv_bytes, &EvalRow::header())?;
     let train_csv = CsvLog::open(dir.join("train.csv"), state.train_csv_bytes, &train_header)?;
     let mut runner = Runner {
@@ -224,7 +231,7 @@ fn run_agent(
         steps_at_start: state.env_step,
         state,
         eval_csv,
-        eval_csv_without_repeat,
+        eval_csv_missing_columns,
         train_csv,
         started: Instant::now(),
     };
@@ -467,13 +474,17 @@ impl Runner<'_> {
             wall_time_s: self.wall_time(),
             episodes: n,
             action_repeat: self.eval_env.action_repeat(),
+            final_success: played.final_success_rate(),
         };
-        let line = row.line()?;
-        let line = match line.rsplit_once(',') {
-            Some((cells, _)) if self.eval_csv_without_repeat => cells,
-            _ => &line,
-        };
-        self.eval_csv.line(line)?;
+        let mut line = row.line()?;
+        // The trailing cells are numbers (never quoted), so they split
+        // cleanly.
+        for _ in 0..self.eval_csv_missing_columns {
+            if let Some((cells, _)) = line.rsplit_once(',') {
+                line = cells.to_string();
+            }
+        }
+        self.eval_csv.line(&line)?;
         self.state.last_eval = Some(row.episode_reward);
         self.state.last_eval_step = Some(self.state.env_step);
         tracing::debug!(run = %self.dir.display(), env_step = self.state.env_step, episode_reward = row.episode_reward, "eval");
