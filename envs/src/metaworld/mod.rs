@@ -54,6 +54,8 @@ pub mod rewards;
 mod sawyer;
 pub mod shelf_place;
 pub mod soccer;
+pub mod stick;
+pub mod sweep;
 pub mod window;
 
 pub use self::sawyer::{BENCHMARK_TASKS, FRAME_SKIP, MetaWorldEnv, Sawyer, assets_dir};
@@ -108,6 +110,8 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         assembly::TASKS,
         box_close::TASKS,
         hammer::TASKS,
+        stick::TASKS,
+        sweep::TASKS,
     ]
     .into_iter()
     .flatten()
