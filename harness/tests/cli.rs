@@ -67,9 +67,10 @@ fn rollout_matches_dm_control_with_out_of_range_actions() {
     let theirs = envs::rollout::read_trajectory(&theirs).unwrap();
     assert_eq!(
         ours.len(),
-        1001,
-        "reset row + 1000 steps, then the episode ends"
+        1202,
+        "reset row, 1000 steps, the next episode's reset row, 200 steps"
     );
+    assert!(ours[1001].reward.is_none(), "row 1001 is the second reset");
     let d = envs::rollout::max_abs_diff(&ours, &theirs).unwrap();
     assert!(d <= 1e-9, "max |diff| {d:e}");
     let header = std::fs::read_to_string(dir.join("ours.csv")).unwrap();
@@ -185,13 +186,33 @@ fn bench_env_reports_all_measurements() {
 #[test]
 fn suite_files_name_registered_tasks() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/suites");
-    for (file, count) in [("dmc30.yaml", 30), ("dmc-hard.yaml", 7)] {
+    for (file, count) in [
+        ("dmc30.yaml", 30),
+        ("dmc-hard.yaml", 7),
+        ("mw50.yaml", 50),
+        ("mw45.yaml", 45),
+        ("mw10.yaml", 10),
+        ("mt10.yaml", 10),
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         let tasks: Vec<&str> = text
             .lines()
             .filter_map(|l| l.trim().strip_prefix("- "))
             .collect();
         assert_eq!(tasks.len(), count, "{file}");
+        use ctrlbench::reproduce::registry::{ABLATION_MW10, DMC30, MW45};
+        let listed = match file {
+            "dmc30.yaml" => Some(DMC30),
+            "mw45.yaml" => Some(MW45),
+            "mw10.yaml" => Some(ABLATION_MW10),
+            _ => None,
+        };
+        if let Some(listed) = listed {
+            assert_eq!(
+                tasks, listed,
+                "{file} and the reproduce registry list the same tasks"
+            );
+        }
         for t in tasks {
             let def = envs::find(t).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(def.name, t, "{file}: use the registered name");

@@ -120,7 +120,8 @@ fn killed_sweep_resumes_to_identical_results() {
     let eval = &reference["tiny/cartpole-swingup/random/seed-1/eval.csv"];
     assert_eq!(
         eval[0],
-        "agent,env,env_step,episode_reward,episode_success,seed,variant,episodes,action_repeat"
+        "agent,env,env_step,episode_reward,episode_success,seed,variant,episodes,action_repeat,\
+         final_success"
     );
     let steps: Vec<&str> = eval[1..]
         .iter()
@@ -489,10 +490,14 @@ fn the_action_repeat_is_a_run_setting_recorded_with_the_results() {
     let (config, eval, train) = run(None, &dir.join("default"));
     assert!(config.contains("action_repeat: 2"), "{config}");
     assert!(
-        eval.lines().next().unwrap().ends_with(",action_repeat"),
+        eval.lines()
+            .next()
+            .unwrap()
+            .ends_with(",action_repeat,final_success"),
         "{eval}"
     );
-    assert!(eval.lines().skip(1).all(|l| l.ends_with(",2")), "{eval}");
+    // DMC defines no success: the last cell is empty.
+    assert!(eval.lines().skip(1).all(|l| l.ends_with(",2,")), "{eval}");
     // episode_length is the 4th train.csv column: 500 agent steps = 1000 env steps.
     let lengths = |t: &str| -> Vec<String> {
         t.lines()
@@ -504,7 +509,7 @@ fn the_action_repeat_is_a_run_setting_recorded_with_the_results() {
     // At repeat 8 an episode keeps its 1000 env steps: 125 agent steps.
     let (config, eval, train) = run(Some("action_repeat=8"), &dir.join("eight"));
     assert!(config.contains("action_repeat: 8"), "{config}");
-    assert!(eval.lines().skip(1).all(|l| l.ends_with(",8")), "{eval}");
+    assert!(eval.lines().skip(1).all(|l| l.ends_with(",8,")), "{eval}");
     assert_eq!(lengths(&train), ["125", "125"], "{train}");
     let steps: Vec<&str> = eval
         .lines()

@@ -287,6 +287,7 @@ mod tests {
             reward: Some(500.0),
             success: None,
             action_repeat,
+            final_success: None,
         }
     }
 

@@ -45,6 +45,9 @@ pub struct Record {
     /// Environment steps per agent step of the run (unknown for published
     /// data).
     pub action_repeat: Option<i64>,
+    /// Success rate at the episodes' final step (TD-MPC2's Meta-World
+    /// metric; TD-MPC2's published success is this one).
+    pub final_success: Option<f64>,
 }
 
 impl Record {
@@ -171,6 +174,7 @@ fn results_frame(path: &Path, lf: LazyFrame, names: &[String]) -> Result<LazyFra
         opt_f64("wall_time_s"),
         opt_i64("episodes"),
         opt_i64("action_repeat"),
+        opt_f64("final_success"),
     ]))
 }
 
@@ -287,6 +291,8 @@ pub fn load_reference(path: &Path) -> Result<DataFrame> {
             null_of(DataType::Float64, "wall_time_s"),
             null_of(DataType::Int64, "episodes"),
             null_of(DataType::Int64, "action_repeat"),
+            // TD-MPC2 evaluates success at an episode's final step.
+            opt("success", "final_success"),
         ])
     } else {
         bail!(
@@ -325,6 +331,7 @@ pub fn records(df: &DataFrame) -> Result<Vec<Record>> {
     let reward = f64s(df, "episode_reward")?;
     let success = f64s(df, "episode_success")?;
     let repeat = i64s(df, "action_repeat")?;
+    let final_success = f64s(df, "final_success")?;
     Ok((0..df.height())
         .map(|i| Record {
             agent: agent[i].clone(),
@@ -335,6 +342,7 @@ pub fn records(df: &DataFrame) -> Result<Vec<Record>> {
             reward: reward[i],
             success: success[i],
             action_repeat: repeat[i],
+            final_success: final_success[i],
         })
         .collect())
 }

@@ -50,7 +50,8 @@ pub const DMC30: &[&str] = &[
 ];
 
 /// The 45 Meta-World tasks of the DCWM paper (MT50 without reach,
-/// drawer-open, pick-place-wall, push-back and shelf-place).
+/// drawer-open, pick-place-wall, push-back and shelf-place;
+/// `configs/suites/mw45.yaml`).
 pub const MW45: &[&str] = &[
     "mw-assembly",
     "mw-basketball",
@@ -113,7 +114,8 @@ pub const ABLATION_DMC10: &[&str] = &[
     "walker-walk",
 ];
 
-/// The 10 Meta-World tasks of the ablation figures 3 and 6.
+/// The 10 Meta-World tasks of the ablation figures 3 and 6
+/// (`configs/suites/mw10.yaml`).
 pub const ABLATION_MW10: &[&str] = &[
     "mw-button-press",
     "mw-door-open",

@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(
             EvalRow::header(),
             "agent,env,env_step,episode_reward,episode_success,seed,variant,wall_time_s,\
-             episodes,action_repeat"
+             episodes,action_repeat,final_success"
         );
         let row = EvalRow {
             agent: "sac".into(),
@@ -335,14 +335,16 @@ mod tests {
             wall_time_s: 12.34567,
             episodes: 3,
             action_repeat: 2,
+            final_success: None,
         };
         assert_eq!(
             row.line().unwrap(),
-            "sac,cartpole-swingup,2000,181.25,,5,\"lr=0.001,tau=0.01\",12.346,3,2"
+            "sac,cartpole-swingup,2000,181.25,,5,\"lr=0.001,tau=0.01\",12.346,3,2,"
         );
         let nan = EvalRow {
             episode_reward: f64::NAN,
             episode_success: Some(0.5),
+            final_success: Some(0.25),
             ..row.clone()
         };
         assert!(nan.line().unwrap().contains(",,0.5,"));
@@ -362,6 +364,7 @@ mod tests {
         );
         assert!(back[1].episode_reward.is_nan());
         assert_eq!(back[1].episode_success, Some(0.5));
+        assert_eq!(back[1].final_success, Some(0.25));
         std::fs::remove_dir_all(dir).ok();
     }
 }
