@@ -90,9 +90,9 @@ impl SeedSequence {
         }
         // Add any remaining entropy.
         for &w in entropy.iter().skip(DEFAULT_POOL_SIZE) {
-            for i_dst in 0..DEFAULT_POOL_SIZE {
+            for m in mixer.iter_mut() {
                 let h = hashmix(w, &mut hc);
-                mixer[i_dst] = mix(mixer[i_dst], h);
+                *m = mix(*m, h);
             }
         }
         SeedSequence { pool: mixer }

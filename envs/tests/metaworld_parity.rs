@@ -123,7 +123,7 @@ fn every_metaworld_task_matches_metaworld_bit_for_bit() {
         );
         let reference = read_trajectory(&c.reference).unwrap();
         match max_abs_diff(&c.ours, &reference) {
-            Ok(d) if d == 0.0 => {}
+            Ok(0.0) => {}
             Ok(d) => failures.push(format!(
                 "{} seed {} {:?}: max |diff| {d:e}{}",
                 c.task,
@@ -187,7 +187,7 @@ fn scripted_episodes_match_metaworld_bit_for_bit() {
         let reference = read_trajectory(o_path).unwrap();
         successes += usize::from(ours.iter().any(|r| r.info.first() == Some(&1.0)));
         match max_abs_diff(&ours, &reference) {
-            Ok(d) if d == 0.0 => {}
+            Ok(0.0) => {}
             Ok(d) => failures.push(format!(
                 "{} seed {seed}: max |diff| {d:e}{}",
                 def.name,

@@ -11,6 +11,10 @@ use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
 use crate::registry::Build;
 
+/// metaworld's literal for the joint at reset (not exactly π/2).
+#[allow(clippy::approx_constant)]
+const OPEN_DOOR_ANGLE: f64 = -1.5708;
+
 /// The registered door tasks.
 pub const TASKS: &[TaskDef] = &[TaskDef::new(
     "mw-door-close",
@@ -82,7 +86,7 @@ impl Task for DoorClose {
         self.move_model(s, rand);
         let (qpos_adr, qvel_adr) = (self.door_qpos, self.door_qvel);
         s.set_state(|qpos, qvel| {
-            qpos[qpos_adr] = -1.5708;
+            qpos[qpos_adr] = OPEN_DOOR_ANGLE;
             qvel[qvel_adr] = 0.0;
         })
     }

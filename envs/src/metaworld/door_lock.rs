@@ -20,6 +20,10 @@ use crate::error::EnvError;
 use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
+/// metaworld's literal for the joint at reset (not exactly π/2).
+#[allow(clippy::approx_constant)]
+const UNLOCKED_ANGLE: f64 = 1.5708;
+
 /// The registered door-lock tasks.
 pub const TASKS: &[TaskDef] = &[
     TaskDef::new(
@@ -107,7 +111,7 @@ impl Task for DoorLock {
         if self.unlock {
             // _set_obj_xyz(np.array(1.5708)): the lock turned, then a forward.
             s.set_state(|qpos, qvel| {
-                qpos[9] = 1.5708;
+                qpos[9] = UNLOCKED_ANGLE;
                 qvel[9] = 0.0;
             })?;
             let lock = s.body_pos(self.lock_link);

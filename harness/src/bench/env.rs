@@ -120,16 +120,18 @@ pub fn reference_speed(
 
 /// A raw task with access to its physics, for the raw loops.
 enum RawTask {
-    Dmc(envs::dmc::DmcEnv),
-    MetaWorld(envs::metaworld::MetaWorldEnv),
+    Dmc(Box<envs::dmc::DmcEnv>),
+    MetaWorld(Box<envs::metaworld::MetaWorldEnv>),
 }
 
 impl RawTask {
     fn make(task: &str) -> Result<Self> {
         let def = envs::find(task)?;
         Ok(match def.build {
-            envs::registry::Build::Dmc(build) => RawTask::Dmc(build(def.name)?),
-            envs::registry::Build::MetaWorld(build) => RawTask::MetaWorld(build(def.name)?),
+            envs::registry::Build::Dmc(build) => RawTask::Dmc(Box::new(build(def.name)?)),
+            envs::registry::Build::MetaWorld(build) => {
+                RawTask::MetaWorld(Box::new(build(def.name)?))
+            }
             envs::registry::Build::Env(_) => {
                 anyhow::bail!("{task} has no raw physics loop to compare with")
             }
@@ -138,8 +140,8 @@ impl RawTask {
 
     fn env(&mut self) -> &mut dyn Env {
         match self {
-            RawTask::Dmc(e) => e,
-            RawTask::MetaWorld(e) => e,
+            RawTask::Dmc(e) => e.as_mut(),
+            RawTask::MetaWorld(e) => e.as_mut(),
         }
     }
 
