@@ -14,7 +14,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
 use crate::numpy::numpy_norm;
@@ -64,10 +64,6 @@ struct Basketball {
     basket: usize,
     goal_site: usize,
     obj_init: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for Basketball {

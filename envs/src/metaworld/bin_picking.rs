@@ -14,7 +14,7 @@ use std::cell::Cell;
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, hamacher_product, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
 use crate::numpy::{numpy_log, numpy_norm};
@@ -67,10 +67,6 @@ struct BinPicking {
     /// `_target_to_obj_init`: unset at reset, then the first step's
     /// block-to-goal distance.
     target_to_obj_init: Cell<Option<f64>>,
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for BinPicking {

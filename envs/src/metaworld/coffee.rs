@@ -13,7 +13,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, hamacher_product, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
@@ -91,10 +91,6 @@ fn set_mug_xyz(s: &mut Sawyer, pos: [f64; 3]) -> Result<(), EnvError> {
         qpos[0..3].copy_from_slice(&pos);
         qvel[9..15].fill(0.0);
     })
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 fn button(name: &'static str) -> Result<MetaWorldEnv, EnvError> {

@@ -12,10 +12,9 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::gripper_effort;
-use super::rewards::{Num, Sigmoid, hamacher, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
-use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered dial task.
@@ -69,10 +68,6 @@ struct DialTurn {
 /// The goal above the dial (`rand + [0, 0.03, 0.03]`).
 fn target_of(rand: &[f64]) -> [f64; 3] {
     [rand[0] + 0.0, rand[1] + 0.03, rand[2] + 0.03]
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl DialTurn {

@@ -5,10 +5,10 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, tolerance};
+use super::rewards::{Sigmoid, dist, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
-use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
+use crate::numpy::scipy_quat_from_matrix;
 use crate::registry::Build;
 
 /// metaworld's literal for the joint at reset (not exactly π/2).
@@ -59,10 +59,6 @@ struct DoorClose {
     door_qvel: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// The goal beside the open door (`obj_pos + [0.2, -0.2, 0]`).

@@ -9,10 +9,9 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, tolerance};
+use super::rewards::{Sigmoid, dist, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
-use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered faucet tasks.
@@ -101,10 +100,6 @@ impl Faucet {
         };
         [rand[0] + dx, rand[1] + 0.0, rand[2] + 0.125]
     }
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for Faucet {

@@ -5,10 +5,9 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, hamacher_product, tolerance};
+use super::rewards::{Sigmoid, dist, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
-use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered handle-press tasks.
@@ -73,10 +72,6 @@ struct HandlePress {
     goal_press: usize,
     target: [f64; 3],
     handle_init: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for HandlePress {

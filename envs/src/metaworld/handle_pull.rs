@@ -5,10 +5,9 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
-use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered handle-pull tasks.
@@ -77,10 +76,6 @@ struct HandlePull {
     goal_pull: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for HandlePull {

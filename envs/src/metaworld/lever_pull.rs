@@ -9,7 +9,7 @@ use std::f64::consts::PI;
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, hamacher_product, tolerance};
+use super::rewards::{Sigmoid, dist, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
@@ -72,10 +72,6 @@ fn target_of(rand: &[f64]) -> [f64; 3] {
         rand[1] + 0.0,
         rand[2] + (0.25 + LEVER_RADIUS),
     ]
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for LeverPull {

@@ -9,10 +9,9 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, tolerance};
+use super::rewards::{Num, Sigmoid, dist, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
-use crate::numpy::numpy_norm;
 use crate::registry::Build;
 
 /// The registered peg-unplugging task.
@@ -63,10 +62,6 @@ struct PegUnplugSide {
     goal_site: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// The plug's start: the box's position plus `[0.044, 0.0, 0.131]`.

@@ -9,7 +9,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, hamacher_product, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
 use crate::numpy::{numpy_log, numpy_norm};
@@ -60,10 +60,6 @@ struct PickOutOfHole {
     goal_site: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for PickOutOfHole {

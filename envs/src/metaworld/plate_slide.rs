@@ -5,10 +5,10 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, hamacher_product, tolerance};
+use super::rewards::{Sigmoid, dist, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
-use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
+use crate::numpy::scipy_quat_from_matrix;
 use crate::registry::Build;
 
 /// The registered plate-slide tasks.
@@ -133,10 +133,6 @@ struct PlateSlide {
 
 fn split(rand: &[f64]) -> ([f64; 3], [f64; 3]) {
     ([rand[0], rand[1], rand[2]], [rand[3], rand[4], rand[5]])
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 impl Task for PlateSlide {

@@ -11,7 +11,7 @@
 
 use mujoco_rs::prelude::MjtObjBase;
 
-use super::rewards::{Sigmoid, hamacher_product, tolerance};
+use super::rewards::{Sigmoid, dist, hamacher_product, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef, f32s};
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
@@ -56,10 +56,6 @@ struct PushBack {
     goal_site: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// `v + [0, -v[1], 0]`: the point projected on the x-z plane.

@@ -4,6 +4,11 @@
 
 use crate::numpy::{numpy_exp, numpy_log};
 
+/// `np.linalg.norm(a - b)` for two points.
+pub fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    crate::numpy::numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
+}
+
 /// The sigmoid of [`tolerance`] outside the bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sigmoid {

@@ -9,7 +9,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::push_back::pad_caging;
-use super::rewards::{Sigmoid, tolerance};
+use super::rewards::{Sigmoid, dist, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
@@ -61,10 +61,6 @@ struct Soccer {
     goal_site: usize,
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// `norm((a - b) * [3, 1, 1])`.

@@ -20,7 +20,7 @@
 use mujoco_rs::prelude::MjtObjBase;
 
 use super::grasp::Caging;
-use super::rewards::{Num, Sigmoid, hamacher, tolerance};
+use super::rewards::{Num, Sigmoid, dist, hamacher, tolerance};
 use super::{Evaluation, MetaWorldEnv, Sawyer, Source, Task, TaskConfig, TaskDef};
 use crate::error::EnvError;
 use crate::numpy::{numpy_norm, scipy_quat_from_matrix};
@@ -117,10 +117,6 @@ struct Stick {
     /// `obj_init_pos`: the thermos body where the reset placed it.
     obj_init: [f64; 3],
     target: [f64; 3],
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    numpy_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2]])
 }
 
 /// stick-pull's `_stick_is_inserted(handle, end_of_stick)`.
