@@ -78,7 +78,7 @@ pub const INFO_NAMES: [&str; 7] = [
 /// Raw environment steps per episode (metaworld's `max_path_length`).
 pub const MAX_PATH_LENGTH: usize = 500;
 
-/// Every Meta-World task ported so far, in MT50 order by family.
+/// Every Meta-World task, family by family.
 pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
     [
         reach::TASKS,
