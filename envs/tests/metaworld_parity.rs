@@ -5,6 +5,12 @@
 //! continues the seed's stream, ten more steps): the observations, rewards
 //! and all seven info values must equal metaworld 3.1.1's (run live from the
 //! reference venv by `scripts/metaworld_reference.py`) bit for bit.
+//!
+//! One allowance: NumPy's AVX-512 `log` rounds a hardware reciprocal
+//! estimate whose last bits differ between CPU makers (ours follows AMD Zen
+//! 4, where these traces were checked bit for bit), so in the tasks whose
+//! reward takes an `np.log` the reward and info values may differ by a few
+//! units in the last place on other AVX-512 CPUs. Observations never do.
 
 mod common;
 
@@ -122,16 +128,8 @@ fn every_metaworld_task_matches_metaworld_bit_for_bit() {
             c.task
         );
         let reference = read_trajectory(&c.reference).unwrap();
-        match max_abs_diff(&c.ours, &reference) {
-            Ok(0.0) => {}
-            Ok(d) => failures.push(format!(
-                "{} seed {} {:?}: max |diff| {d:e}{}",
-                c.task,
-                c.seed,
-                c.kind,
-                first_difference(&c.ours, &reference)
-            )),
-            Err(e) => failures.push(format!("{} seed {} {:?}: {e}", c.task, c.seed, c.kind)),
+        if let Err(e) = compare(c.task, &c.ours, &reference) {
+            failures.push(format!("{} seed {} {:?}: {e}", c.task, c.seed, c.kind));
         }
     }
     assert!(
@@ -186,14 +184,8 @@ fn scripted_episodes_match_metaworld_bit_for_bit() {
         let ours = rollout(&mut *env, *seed, &acts).unwrap();
         let reference = read_trajectory(o_path).unwrap();
         successes += usize::from(ours.iter().any(|r| r.info.first() == Some(&1.0)));
-        match max_abs_diff(&ours, &reference) {
-            Ok(0.0) => {}
-            Ok(d) => failures.push(format!(
-                "{} seed {seed}: max |diff| {d:e}{}",
-                def.name,
-                first_difference(&ours, &reference)
-            )),
-            Err(e) => failures.push(format!("{} seed {seed}: {e}", def.name)),
+        if let Err(e) = compare(def.name, &ours, &reference) {
+            failures.push(format!("{} seed {seed}: {e}", def.name));
         }
     }
     assert!(
@@ -210,6 +202,59 @@ fn scripted_episodes_match_metaworld_bit_for_bit() {
         "{successes} of {} rollouts succeeded",
         cases.len()
     );
+}
+
+/// Tasks whose reward takes an `np.log` (see the module doc).
+const LOG_REWARDS: [&str; 5] = [
+    "mw-assembly",
+    "mw-bin-picking",
+    "mw-box-close",
+    "mw-door-open",
+    "mw-pick-out-of-hole",
+];
+
+/// Units in the last place between two floats.
+fn ulps(a: f64, b: f64) -> u64 {
+    let key = |x: f64| {
+        let bits = x.to_bits() as i64;
+        if bits < 0 { i64::MIN - bits } else { bits }
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// `Ok` when `ours` equals the reference bit for bit, or, for the
+/// [`LOG_REWARDS`] tasks, when only rewards and info values differ and by at
+/// most 4 units in the last place.
+fn compare(task: &str, ours: &[Row], reference: &[Row]) -> Result<(), String> {
+    match max_abs_diff(ours, reference)? {
+        0.0 => return Ok(()),
+        d if !LOG_REWARDS.contains(&task) => {
+            return Err(format!(
+                "max |diff| {d:e}{}",
+                first_difference(ours, reference)
+            ));
+        }
+        _ => {}
+    }
+    for (t, (x, y)) in ours.iter().zip(reference).enumerate() {
+        if x.obs != y.obs {
+            return Err(format!(
+                "observations differ{}",
+                first_difference(ours, reference)
+            ));
+        }
+        let values = x
+            .info
+            .iter()
+            .zip(&y.info)
+            .chain(x.reward.iter().zip(&y.reward));
+        for (a, b) in values {
+            if !(a.is_nan() && b.is_nan()) && ulps(*a, *b) > 4 {
+                return Err(format!("row {t}: {a} vs {b}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where two trajectories first differ: row and column kind.
@@ -338,4 +383,21 @@ fn the_benchmark_mode_matches_metaworlds_mt1() {
         );
     }
     assert!(envs::metaworld::make_benchmark("cartpole-swingup").is_err());
+}
+
+#[test]
+fn the_comparison_allows_last_bit_rewards_only_in_log_tasks() {
+    let row = |reward: f64, obs: f64| Row {
+        reward: Some(reward),
+        discount: Some(1.0),
+        info: vec![0.0, reward],
+        obs: vec![obs],
+    };
+    let a = [row(0.3, 1.0)];
+    let next = f64::from_bits(0.3f64.to_bits() + 1);
+    assert!(compare("mw-reach", &a, &a).is_ok());
+    assert!(compare("mw-reach", &a, &[row(next, 1.0)]).is_err());
+    assert!(compare("mw-door-open", &a, &[row(next, 1.0)]).is_ok());
+    assert!(compare("mw-door-open", &a, &[row(0.31, 1.0)]).is_err());
+    assert!(compare("mw-door-open", &a, &[row(0.3, 1.0 + 1e-16 * 3.0)]).is_err());
 }
