@@ -14,6 +14,7 @@ pub mod registry;
 pub mod rng;
 
 // The agents: a module each, and one line each in `AGENTS`.
+pub mod bprior;
 pub mod dcwm;
 pub mod pets;
 pub mod random;
@@ -23,6 +24,10 @@ pub mod scripted;
 /// The built-in agents, in listing order (see [`registry`] for agents
 /// registered at start-up).
 pub static AGENTS: &[AgentEntry] = &[
+    AgentEntry::of::<bprior::BPrior>(
+        "bprior",
+        "behavior prior: actor-critic regularised toward a prior that sees part of the observation (Tirumala et al. 2022)",
+    ),
     AgentEntry::of::<dcwm::Dcwm>(
         "dcwm",
         "DCWM / DC-MPC: discrete codebook world model + MPPI planning (Scannell et al. 2025)",

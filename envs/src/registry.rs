@@ -77,6 +77,16 @@ impl TaskDef {
         Self::new(name, domain, task, Source::DmControl, Build::Dmc(build))
     }
 
+    /// A task defined by ctrlbench on a dm_control model.
+    pub const fn ctrlbench(
+        name: &'static str,
+        domain: &'static str,
+        task: &'static str,
+        build: fn(&'static str) -> Result<DmcEnv, EnvError>,
+    ) -> Self {
+        Self::new(name, domain, task, Source::Ctrlbench, Build::Dmc(build))
+    }
+
     /// One of TD-MPC2's extra DMControl tasks.
     pub const fn tdmpc2(
         name: &'static str,
@@ -95,7 +105,7 @@ impl TaskDef {
     /// The benchmark protocol of the task's suite.
     pub fn protocol(&self) -> crate::Protocol {
         match self.source {
-            Source::DmControl | Source::TdMpc2 => crate::DMC_PROTOCOL,
+            Source::DmControl | Source::TdMpc2 | Source::Ctrlbench => crate::DMC_PROTOCOL,
             Source::MetaWorld => crate::METAWORLD_PROTOCOL,
         }
     }
@@ -134,6 +144,10 @@ pub enum Source {
     /// Meta-World v3 (metaworld 3.1.1): parity-tested step by step against
     /// metaworld.
     MetaWorld,
+    /// Tasks defined by ctrlbench itself on dm_control's models (the
+    /// behavior-prior experiments' sequential navigation): no external
+    /// reference, so they are unit-tested, not parity-tested.
+    Ctrlbench,
 }
 
 /// Every registered task, suite by suite, in listing order.
@@ -284,7 +298,11 @@ mod tests {
         assert_eq!(find("lqr-2-1").unwrap().name, "lqr-lqr-2-1");
         assert_eq!(find("ball-in-cup-catch").unwrap().name, "cup-catch");
         assert_eq!(find("cup-spin").unwrap().source, Source::TdMpc2);
-        assert_eq!(crate::dmc::tasks().count(), 47);
+        // dm_control's and TD-MPC2's 47, and ctrlbench's own.
+        let count = |s: Source| crate::dmc::tasks().filter(|t| t.source == s).count();
+        assert_eq!(count(Source::DmControl) + count(Source::TdMpc2), 47);
+        assert_eq!(find("pointmass-seqnav").unwrap().source, Source::Ctrlbench);
+        assert_eq!(count(Source::Ctrlbench), 1);
         assert_eq!(find("reach-v3").unwrap().name, "mw-reach");
         assert_eq!(find("Meta-World/reach-v3").unwrap().name, "mw-reach");
         assert_eq!(

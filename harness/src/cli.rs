@@ -95,6 +95,20 @@ pub enum Command {
     ///   ctrlbench evaluate results/dcwm-check-walker-walk/walker-walk/dcwm/seed-1 --episodes 2
     #[command(verbatim_doc_comment)]
     Evaluate(EvaluateArgs),
+    /// Play a finished run's final agent and write every agent step to a CSV
+    ///
+    /// Builds the agent from RUN/config.yaml with the --set overrides on top,
+    /// loads RUN/final/agent/ and plays episodes on the run's task (episode i
+    /// reset with a seed derived from --seed and i). Eval mode acts with the
+    /// agent's deterministic behaviour, --explore samples. The CSV has one row
+    /// per agent step: episode, step, reward and the task's named info values.
+    /// `--set bprior.act_with=prior` plays a behavior prior as a policy.
+    ///
+    /// Example:
+    ///   ctrlbench play results/bprior-seqnav/pointmass-seqnav/bprior/memoryless/seed-1 \
+    ///       --set bprior.act_with=prior --explore --episodes 50 --out prior.csv
+    #[command(verbatim_doc_comment)]
+    Play(PlayArgs),
     /// Write a Slurm array script that runs an experiment's shards
     ///
     /// One array task per shard, each calling
@@ -128,6 +142,14 @@ pub enum Command {
     Reproduce(crate::reproduce::ReproduceArgs),
     /// Write the long-format table of all runs (every eval.csv) as CSV or Parquet.
     Export(crate::report::ExportArgs),
+    /// Next-target statistics of pointmass-seqnav plays (`ctrlbench play` CSVs)
+    ///
+    /// For each play CSV (or label, summing several CSVs), counts the
+    /// sequences of visited targets and compares the distribution of the next
+    /// visited target, given the last two, with the task's Markov chain and
+    /// with a memoryless answer; writes visits.csv, summary.md and visits.png
+    /// (the Behavior Priors talk's figure for one current target) into --out.
+    Visits(crate::report::visits::VisitsArgs),
     /// DCWM's side of the step-by-step check against the official code
     ///
     /// Reads a work directory written by `scripts/dcwm_official_check.py`
@@ -224,6 +246,31 @@ pub struct EvaluateArgs {
     /// Episodes to play (default: the run's eval_episodes).
     #[arg(long)]
     pub episodes: Option<usize>,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+/// Arguments of `ctrlbench play`.
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// Run directory of a finished run (holds config.yaml and final/agent/).
+    pub run: PathBuf,
+    /// Episodes to play.
+    #[arg(long, default_value_t = 10)]
+    pub episodes: usize,
+    /// Seed of the episodes' resets and of the agent's sampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Sample actions (explore mode) instead of the deterministic ones.
+    #[arg(long)]
+    pub explore: bool,
+    /// Agent setting overrides, `agent.key=value` or `key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output CSV.
+    #[arg(long)]
+    pub out: PathBuf,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,

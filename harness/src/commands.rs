@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, EvaluateArgs,
+    BenchAgentArgs, BenchCommand, BenchEnvArgs, Cli, Command, EnvCommand, EvaluateArgs, PlayArgs,
     RolloutArgs, SlurmArgs, SweepArgs, TrainArgs,
 };
 use envs::Env;
@@ -21,9 +21,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train(&a),
         Command::Sweep(a) => sweep(&a),
         Command::Evaluate(a) => evaluate(&a),
+        Command::Play(a) => play(&a),
         Command::Slurm(a) => slurm(&a),
         Command::Report(a) => report(&a),
         Command::Export(a) => export(&a),
+        Command::Visits(a) => crate::report::visits::run(&a),
         Command::Reproduce(a) => crate::reproduce::reproduce(&a),
         Command::DcwmReplay(a) => agents::dcwm::official::replay(&a.dir)
             .with_context(|| format!("replaying {}", a.dir.display())),
@@ -230,6 +232,32 @@ fn train(a: &TrainArgs) -> Result<()> {
             tracing::info!(out = %dir.display(), "already complete; nothing to do");
         }
     }
+    Ok(())
+}
+
+fn play(a: &PlayArgs) -> Result<()> {
+    let mode = if a.explore {
+        agents::Mode::Explore
+    } else {
+        agents::Mode::Eval
+    };
+    let played = crate::run::play(
+        &a.run,
+        &parse_overrides(&a.set)?,
+        a.episodes,
+        a.seed,
+        mode,
+        a.device,
+        &a.out,
+    )?;
+    let n = played.returns.len().max(1) as f64;
+    println!(
+        "{} episodes, mean return {:.1}; {} agent steps written to {}",
+        played.returns.len(),
+        played.returns.iter().sum::<f64>() / n,
+        played.rows,
+        a.out.display()
+    );
     Ok(())
 }
 

@@ -6,11 +6,12 @@
 //! (`Physics::reset` ... `Physics::after_reset`) and returns the first
 //! observation; `step` applies the action (the task's `before_step` sets the
 //! control), steps the physics `n_sub_steps`
-//! times with the legacy step, then reads reward, observation and
-//! termination. The episode ends when the step count reaches
+//! times with the legacy step, runs the task's `after_step`, then reads
+//! reward, observation and termination. The episode ends when the step count reaches
 //! `time_limit / control_timestep` (truncation, discount 1) or the task
 //! terminates (discount from the task). A physics error ends the episode.
-//! The step [`Info`] carries the discount and no named values.
+//! The step [`Info`] carries the discount and the task's named values (none
+//! for dm_control's tasks).
 
 use super::Task;
 use crate::env::{Env, EnvSpec, Info, MAX_INFO_VALUES, Transition, check_action, check_obs_buffer};
@@ -58,7 +59,7 @@ impl DmcEnv {
             max_episode_steps: step_limit.is_finite().then(|| step_limit.ceil() as usize),
             control_timestep,
             action_repeat: 1,
-            info_names: Vec::new(),
+            info_names: task.info_names().to_vec(),
             // Every suite reward is a product of `rewards.tolerance` terms.
             reward_range: Some((0.0, 1.0)),
         };
@@ -150,6 +151,7 @@ impl Env for DmcEnv {
             self.needs_reset = true;
             return Err(e.into());
         }
+        self.task.after_step(&self.physics, &mut self.random);
         let reward = self.task.reward(&self.physics);
         self.task.observation(&self.physics, obs);
         self.step_count += 1;
@@ -162,6 +164,9 @@ impl Env for DmcEnv {
             }
         };
         self.needs_reset = terminated || truncated;
+        let mut values = [f64::NAN; MAX_INFO_VALUES];
+        let named = self.spec.info_names.len();
+        self.task.info(&self.physics, &mut values[..named]);
         Ok(Transition {
             reward,
             terminated,
@@ -169,7 +174,7 @@ impl Env for DmcEnv {
             info: Info {
                 discount,
                 success: None,
-                values: [f64::NAN; MAX_INFO_VALUES],
+                values,
             },
         })
     }

@@ -25,6 +25,7 @@ pub mod quadruped;
 mod randomizers;
 pub mod reacher;
 pub mod rewards;
+pub mod seqnav;
 pub mod stacker;
 pub mod swimmer;
 pub mod walker;
@@ -58,6 +59,7 @@ pub fn tasks() -> impl Iterator<Item = &'static TaskDef> {
         point_mass::TASKS,
         quadruped::TASKS,
         reacher::TASKS,
+        seqnav::TASKS,
         stacker::TASKS,
         swimmer::TASKS,
         walker::TASKS,
@@ -108,6 +110,22 @@ pub trait Task: Send {
     fn before_step(&mut self, action: &[f64], physics: &mut Physics) {
         physics.set_control(action);
     }
+
+    /// Updates the task's own state after the physics steps and before the
+    /// reward, observation and termination are read (dm_control's
+    /// `after_step`). The suite's tasks keep no state; tasks with episode
+    /// state (which target to visit next) advance it here.
+    fn after_step(&mut self, _physics: &Physics, _random: &mut RandomState) {}
+
+    /// Names of the task's per-step [`crate::Info`] values (none for the
+    /// suite's tasks; at most [`crate::env::MAX_INFO_VALUES`]).
+    fn info_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Writes the values named by [`Task::info_names`] into `out` (same
+    /// length), after [`Task::after_step`].
+    fn info(&self, _physics: &Physics, _out: &mut [f64]) {}
 }
 
 /// Copies `src` into `out` at `*at` and advances `*at`: the building block of

@@ -85,6 +85,9 @@ pub fn reference_speed(
                 "{task} is one of TD-MPC2's tasks: it has no installable reference to time"
             )
         }
+        envs::registry::Source::Ctrlbench => {
+            anyhow::bail!("{task} is defined by ctrlbench itself: it has no reference to time")
+        }
     };
     let python = std::env::var_os("CTRLBENCH_REFERENCE_PYTHON")
         .map(std::path::PathBuf::from)

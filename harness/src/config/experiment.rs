@@ -3,7 +3,9 @@
 //!
 //! An experiment's run settings patch the defaults and a budget's patch the
 //! experiment's; every run then resolves as a single run does (agent
-//! defaults for the task, then `set:`, the grid variant and `--set`).
+//! defaults for the task, then `set:`, the grid variant and `--set`), and
+//! `{seed}` and `{results}` in its agent settings' strings are filled in
+//! ([`fill_run_placeholders`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -101,7 +103,9 @@ pub struct Experiment {
     pub grid: BTreeMap<String, Vec<Value>>,
     /// Named variants, each a set of overrides (`codes: {dcwm.discrete_encoding:
     /// codes}`); crossed with the grid. A variant's name is its directory and
-    /// its label in reports.
+    /// its label in reports. An agent runs the variants that set one of its
+    /// keys or a run setting (or nothing), and once without a variant when
+    /// none does.
     #[serde(default)]
     pub variants: BTreeMap<String, BTreeMap<String, Value>>,
     /// Named budgets.
@@ -342,13 +346,27 @@ impl LoadedExperiment {
                         first == agent || is_run_key(first)
                     })
                     .collect();
-                let named: Vec<(Option<&String>, Vec<Override>)> = if e.variants.is_empty() {
+                // The named variants that set something for this agent (its
+                // own keys or run settings); an agent that none of them
+                // touches (the SAC baseline beside bprior's variants) runs
+                // once, unnamed.
+                let touches = |set: &BTreeMap<String, Value>| {
+                    set.is_empty()
+                        || set.keys().any(|k| {
+                            let first = k.split('.').next().unwrap_or("");
+                            first == agent || is_run_key(first)
+                        })
+                };
+                let named: Vec<(Option<&String>, Vec<Override>)> = e
+                    .variants
+                    .iter()
+                    .filter(|(_, set)| touches(set))
+                    .map(|(name, set)| (Some(name), self.file_overrides(set)))
+                    .collect();
+                let named = if named.is_empty() {
                     vec![(None, Vec::new())]
                 } else {
-                    e.variants
-                        .iter()
-                        .map(|(name, set)| (Some(name), self.file_overrides(set)))
-                        .collect()
+                    named
                 };
                 for (name, named_overrides) in &named {
                     for combo in cartesian(&grid.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()) {
@@ -399,6 +417,14 @@ impl LoadedExperiment {
                             }
                             .resolved()
                             .map_err(|e| anyhow!("{}: {e}", self.origin_of("action_repeat")))?;
+                            let config = RunConfig {
+                                agent_config: fill_run_placeholders(
+                                    &config.agent_config,
+                                    seed,
+                                    results,
+                                ),
+                                ..config
+                            };
                             let dir = run_dir(results, &config);
                             runs.push(PlannedRun { config, dir });
                         }
@@ -407,6 +433,32 @@ impl LoadedExperiment {
             }
         }
         Ok(runs)
+    }
+}
+
+/// The agent config with `{seed}` (the run's seed) and `{results}` (the
+/// sweep's results folder) filled in wherever a string value holds them, so
+/// a run can name another experiment's run of the same seed
+/// (`bprior.prior_from: "{results}/source/cartpole-swingup/bprior/seed-{seed}"`).
+/// The run's config.yaml records the filled-in values.
+pub fn fill_run_placeholders(v: &Value, seed: u64, results: &Path) -> Value {
+    match v {
+        Value::String(s) if s.contains('{') => Value::String(
+            s.replace("{seed}", &seed.to_string())
+                .replace("{results}", &results.display().to_string()),
+        ),
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .iter()
+                .map(|x| fill_run_placeholders(x, seed, results))
+                .collect(),
+        ),
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, x)| (k.clone(), fill_run_placeholders(x, seed, results)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -482,6 +534,19 @@ mod tests {
             "1/4".parse::<Shard>().unwrap(),
             Shard { index: 1, count: 4 }
         );
+    }
+
+    #[test]
+    fn run_placeholders_are_filled_in_strings_only() {
+        let v: Value = serde_yaml::from_str(
+            "{prior_from: '{results}/src/seed-{seed}', n: 3, l: ['{seed}', 2], m: {k: '{seed}'}}",
+        )
+        .unwrap();
+        let f = fill_run_placeholders(&v, 4, Path::new("/r"));
+        let want: Value =
+            serde_yaml::from_str("{prior_from: /r/src/seed-4, n: 3, l: ['4', 2], m: {k: '4'}}")
+                .unwrap();
+        assert_eq!(f, want);
     }
 
     #[test]

@@ -389,6 +389,9 @@ fn same_kind(old: &Value, new: &Value) -> bool {
         (Value::Bool(_), Value::Bool(_)) | (Value::String(_), Value::String(_)) => true,
         (Value::Number(a), Value::Number(b)) => a.is_f64() || !b.is_f64(),
         (Value::Sequence(_), Value::Sequence(_)) | (Value::Mapping(_), Value::Mapping(_)) => true,
+        // A keyword or a list (bprior's `prior_obs: auto | [position, ...]`);
+        // the agent's typed config decides which it accepts.
+        (Value::String(_), Value::Sequence(_)) | (Value::Sequence(_), Value::String(_)) => true,
         _ => false,
     }
 }
@@ -510,7 +513,7 @@ pub fn yaml_label(v: &Value) -> String {
 
 /// The agents of the registry other than `agent`, plus `more` (their keys
 /// in shared overrides are skipped for `agent`).
-fn other_agents(agent: &str, more: &[String]) -> Vec<String> {
+pub(crate) fn other_agents(agent: &str, more: &[String]) -> Vec<String> {
     let mut others: Vec<String> = agents::registry::names()
         .into_iter()
         .map(String::from)
@@ -765,5 +768,6 @@ mod tests {
         }
         check::<agents::sac::SacConfig>("sac", 5000);
         check::<agents::dcwm::DcwmConfig>("dcwm", 10_000);
+        check::<agents::bprior::BPriorConfig>("bprior", 5000);
     }
 }

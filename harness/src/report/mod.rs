@@ -13,6 +13,7 @@ pub mod figures;
 pub mod html;
 pub mod load;
 pub mod stats;
+pub mod visits;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

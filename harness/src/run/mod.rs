@@ -37,6 +37,7 @@
 mod checkpoint;
 mod evaluation;
 mod files;
+mod play;
 mod stepper;
 #[cfg(test)]
 mod tests;
@@ -52,6 +53,7 @@ use checkpoint::{EpisodeEnd, LoopState};
 pub use evaluation::{CheckpointEvaluation, Evaluation, evaluate_checkpoint};
 use files::{CsvLog, Meta};
 pub use files::{EvalRow, csv_f64, is_complete, is_complete_run, utc_now, write_atomic};
+pub use play::{Played, play};
 pub use stepper::{AgentEnv, Stepped};
 
 use crate::config::RunConfig;

@@ -1,0 +1,909 @@
+//! Behavior priors: a KL-regularised actor–critic whose prior sees only part
+//! of the observation (Tirumala et al., "Behavior Priors for Efficient
+//! Reinforcement Learning", JMLR 23(221), 2022).
+//!
+//! The objective is `E[Σ γ^t (r_t − α KL(π(·|x_t) ‖ π0(·|x^D_t)))]`: the
+//! policy π sees the whole observation x, the prior π0 only the groups x^D
+//! named by `prior_obs` (information asymmetry), and π0 is learned by
+//! distilling π, so it keeps the behaviour that does not depend on what it
+//! cannot see and can be reused on another task (`prior_from`).
+//!
+//! The update reads top to bottom in SAC's frame (`crate::sac`, CleanRL's
+//! defaults), with SAC's entropy bonus replaced by the KL to the prior, as
+//! acme's `svg0_prior` learner does (`acme/agents/tf/svg0_prior/learning.py`):
+//! - critic: `y = r + γ (min_i Q̄_i(s', a') − α KL(π(·|s') ‖ π̄0(·|s'^D)))`,
+//!   `a' ~ π(·|s')`: the online policy's KL to the *target* prior;
+//! - actor: `E_{a~π}[−min_i Q_i(s, a)] + α KL(π(·|s) ‖ π̄0(·|s^D))`;
+//! - prior: `KL(sg π(·|s) ‖ π0(·|s^D))` on the same replay states, minimised
+//!   over the prior's parameters only (distillation; mode-covering);
+//! - target prior π̄0: Polyak `prior_tau` every `prior_target_period`
+//!   updates (`prior_tau: 1`, `prior_target_period: 100` is acme's hard
+//!   copy every 100 learner steps);
+//! - α fixed, or (`target_kl`) tuned so that the mean KL approaches a
+//!   target divergence, as SPiRL does (Pertsch et al. 2020): the loss
+//!   `α (target_kl − KL)` on log α.
+//!
+//! Both π and π0 are tanh-squashed Gaussians on the same action bounds, so
+//! the KL between them equals the KL between their pre-tanh Gaussians (KL is
+//! invariant under a shared bijection) and is computed in closed form
+//! ([`squashed_gaussian_kl`]); no sampling.
+//!
+//! Where this agent differs from acme's SVG(0) with Retrace: the policy is
+//! tanh-squashed (acme samples unsquashed and clips), the critic is SAC's
+//! 1-step (`n_step`) TD target with twin Q-functions instead of Retrace over
+//! length-10 sequences, targets are Polyak-averaged instead of hard-copied,
+//! the actor differentiates through the online critic (acme: the target
+//! critic), there is no entropy term (acme's `entropy_cost` term has zero
+//! expected gradient), and the networks are SAC's ReLU MLPs (acme:
+//! LayerNorm MLPs of 200, 100 for π and π0, 400, 300 for Q). Closest to
+//! acme: `layer_norm: true`, `prior_tau: 1`, `prior_target_period: 100`,
+//! `tau: 1`, `target_frequency: 100`, learning rates 1e-4. The policy's
+//! standard deviation has a floor of 0.1 (acme's `min_scale`): once π0
+//! matches π the KL no longer pushes toward entropy, and nothing else would
+//! keep π from collapsing.
+//!
+//! The prior's inputs are chosen by observation group names of the task's
+//! [`envs::ObsLayout`]: a list (`[position, velocity]`), `all` (the symmetric
+//! case, DISTRAL-like reuse), or `auto`: every group that describes the
+//! body rather than the task ([`TASK_GROUPS`] lists the groups left out), so
+//! reacher's prior sees `position` and `velocity` but not `to_target`.
+//!
+//! A run keeps its prior in `final/agent/` as `prior.safetensors` with
+//! `prior.json` (the groups it saw, the action size, its shape); another
+//! run starts from it with `prior_from: <run dir>`, frozen or further
+//! trained (`prior_train`), and the groups and action size must match.
+//! `act_with: prior` acts with the prior instead of the policy (rolling out
+//! a saved prior).
+
+use std::path::{Path, PathBuf};
+
+use envs::EnvSpec;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor, nn, nn::Module};
+
+use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::buffer::{ReplayBuffer, TransitionBatch};
+use crate::nn::{
+    Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
+    copy_params, polyak_update,
+};
+use crate::registry::NamedAgent;
+use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
+
+/// Observation groups that carry task information (targets, goals, objects
+/// to move, which target comes next) rather than the body's own state:
+/// `prior_obs: auto` gives the prior every group except these.
+pub const TASK_GROUPS: &[&str] = &[
+    // dm_control: reacher, swimmer, finger, fish, manipulator, stacker.
+    "to_target",
+    "target",
+    "target_position",
+    "dist_to_target",
+    "target_pos",
+    "object_pos",
+    "object_vel",
+    "box_pos",
+    "box_vel",
+    // Meta-World.
+    "objects",
+    "prev_objects",
+    "goal",
+    // pointmass-seqnav.
+    "next_target",
+    "last_targets",
+];
+
+/// Which observation groups the prior sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PriorObs {
+    /// `auto` (every group not in [`TASK_GROUPS`]) or `all`.
+    Keyword(String),
+    /// These groups, in this order.
+    Groups(Vec<String>),
+}
+
+/// What acts: the policy (training and evaluation) or the prior (a saved
+/// prior rolled out as a policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActWith {
+    /// The policy π.
+    Policy,
+    /// The prior π0 (on its own inputs).
+    Prior,
+}
+
+/// Behavior-prior hyperparameters (`configs/agents/bprior.yaml` cites each).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BPriorConfig {
+    /// Hidden widths of the policy and of each critic.
+    pub hidden: Vec<usize>,
+    /// Number of Q-functions; targets use their minimum.
+    pub num_q: usize,
+    /// Discount γ.
+    pub gamma: f64,
+    /// Polyak rate of the target critics.
+    pub tau: f64,
+    /// Critic learning rate.
+    pub critic_lr: f64,
+    /// Policy learning rate.
+    pub actor_lr: f64,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Gradient steps per agent step.
+    pub utd: usize,
+    /// Update the policy every this many critic updates, then as many times.
+    pub policy_frequency: usize,
+    /// Polyak-update the target critics every this many updates.
+    pub target_frequency: usize,
+    /// n-step returns.
+    pub n_step: usize,
+    /// Bounds of the log standard deviation of π and π0 (the lower one is
+    /// the std floor).
+    pub log_std_bounds: (f64, f64),
+    /// LayerNorm in hidden layers (all networks).
+    pub layer_norm: bool,
+    /// Clip the global gradient norm of each loss (0: no clipping).
+    pub max_grad_norm: f64,
+    /// The KL weight α (the initial one when `target_kl` is set).
+    pub alpha: f64,
+    /// Tune α toward this mean KL per agent step (nats); `null`: α fixed.
+    pub target_kl: Option<f64>,
+    /// Learning rate of log α when tuned.
+    pub alpha_lr: f64,
+    /// The prior's observation groups: `auto`, `all` or a list.
+    pub prior_obs: PriorObs,
+    /// Hidden widths of the prior.
+    pub prior_hidden: Vec<usize>,
+    /// Prior learning rate (distillation).
+    pub prior_lr: f64,
+    /// Polyak rate of the target prior.
+    pub prior_tau: f64,
+    /// Update the target prior every this many updates.
+    pub prior_target_period: usize,
+    /// Train the prior by distillation (false: frozen, as loaded or as
+    /// initialised).
+    pub prior_train: bool,
+    /// Start from the prior of this finished run (its directory, or the
+    /// directory holding `prior.json`); `null`: a fresh prior.
+    pub prior_from: Option<String>,
+    /// What acts.
+    pub act_with: ActWith,
+}
+
+impl Default for BPriorConfig {
+    fn default() -> Self {
+        BPriorConfig {
+            hidden: vec![256, 256],
+            num_q: 2,
+            gamma: 0.99,
+            tau: 0.005,
+            critic_lr: 1e-3,
+            actor_lr: 3e-4,
+            batch_size: 256,
+            utd: 1,
+            policy_frequency: 2,
+            target_frequency: 1,
+            n_step: 1,
+            log_std_bounds: (0.1f64.ln(), 2.0),
+            layer_norm: false,
+            max_grad_norm: 0.0,
+            alpha: 0.03,
+            target_kl: None,
+            alpha_lr: 1e-3,
+            prior_obs: PriorObs::Keyword("auto".into()),
+            prior_hidden: vec![256, 256],
+            prior_lr: 3e-4,
+            prior_tau: 0.005,
+            prior_target_period: 1,
+            prior_train: true,
+            prior_from: None,
+            act_with: ActWith::Policy,
+        }
+    }
+}
+
+/// `KL(p ‖ q)` of two tanh-squashed Gaussians on the same bounds: the KL
+/// of their pre-tanh diagonal Gaussians, summed over action dimensions,
+/// `[B, 1]`.
+pub fn squashed_gaussian_kl(p: &TanhGaussian, q: &TanhGaussian) -> Tensor {
+    let var_ratio = (&p.log_std - &q.log_std).exp().pow_tensor_scalar(2);
+    let mean_term = ((&p.mean - &q.mean) / q.log_std.exp()).pow_tensor_scalar(2);
+    ((var_ratio + mean_term) * 0.5 - 0.5 - (&p.log_std - &q.log_std)).sum_dim_intlist(
+        -1,
+        true,
+        Kind::Float,
+    )
+}
+
+/// The KL-regularised TD target `r + d (min_i Q̄_i(s', a') − α KL(s'))`
+/// with `d = γ^n` (0 after a terminal state).
+pub fn kl_td_target(
+    reward: &Tensor,
+    discount: &Tensor,
+    next_q_min: &Tensor,
+    next_kl: &Tensor,
+    alpha: f64,
+) -> Tensor {
+    reward + discount * (next_q_min - next_kl * alpha)
+}
+
+/// The groups the prior sees, with their sizes, for `spec`'s layout.
+pub fn prior_groups(spec: &EnvSpec, sel: &PriorObs) -> Result<Vec<(String, usize)>, AgentError> {
+    let layout = &spec.layout;
+    let bad = |message: String| AgentError::Config {
+        agent: "bprior".into(),
+        message,
+    };
+    let known = || {
+        layout
+            .groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let names: Vec<String> = match sel {
+        PriorObs::Keyword(k) if k == "all" => {
+            layout.groups.iter().map(|g| g.name.clone()).collect()
+        }
+        PriorObs::Keyword(k) if k == "auto" => layout
+            .groups
+            .iter()
+            .filter(|g| !TASK_GROUPS.contains(&g.name.as_str()))
+            .map(|g| g.name.clone())
+            .collect(),
+        PriorObs::Keyword(k) => {
+            return Err(bad(format!(
+                "prior_obs: '{k}' is neither `auto`, `all` nor a list of groups of {} ({})",
+                spec.name,
+                known()
+            )));
+        }
+        PriorObs::Groups(g) => g.clone(),
+    };
+    if names.is_empty() {
+        return Err(bad(format!(
+            "prior_obs selects no observation group of {} ({})",
+            spec.name,
+            known()
+        )));
+    }
+    names
+        .into_iter()
+        .map(|n| match layout.group(&n) {
+            Some(g) => Ok((n, g.len)),
+            None => Err(bad(format!(
+                "prior_obs: {} has no observation group '{n}' (its groups: {})",
+                spec.name,
+                known()
+            ))),
+        })
+        .collect()
+}
+
+/// What `prior.json` records beside the prior's weights: enough to check
+/// that another run can reuse it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorMeta {
+    /// The task the prior was trained on.
+    pub task: String,
+    /// Its observation groups and their sizes, in input order.
+    pub groups: Vec<(String, usize)>,
+    /// Action dimension.
+    pub action_dim: usize,
+    /// Hidden widths.
+    pub hidden: Vec<usize>,
+    /// LayerNorm in hidden layers.
+    pub layer_norm: bool,
+    /// Bounds of its log standard deviation.
+    pub log_std_bounds: (f64, f64),
+}
+
+/// Counters and generators: what a checkpoint needs besides the tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BPriorState {
+    env_step: u64,
+    updates: u64,
+    sample_rng: Rng,
+    noise_rng: Rng,
+    #[serde(with = "crate::agent::nan_as_null")]
+    critic_loss: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    actor_loss: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    kl: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    prior_loss: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    prior_std: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    policy_std: f64,
+    #[serde(with = "crate::agent::nan_as_null")]
+    q_mean: f64,
+    alpha: f64,
+}
+
+/// The behavior-prior agent.
+pub struct BPrior {
+    cfg: BPriorConfig,
+    device: Device,
+    obs_dim: usize,
+    act_dim: usize,
+    /// Flat observation indices the prior sees, `[D]` (int64).
+    prior_index: Tensor,
+    meta: PriorMeta,
+    actor_vs: nn::VarStore,
+    actor: Mlp,
+    critic_vs: nn::VarStore,
+    critic: EnsembleMlp,
+    target_vs: nn::VarStore,
+    target: EnsembleMlp,
+    prior_vs: nn::VarStore,
+    prior: Mlp,
+    prior_target_vs: nn::VarStore,
+    prior_target: Mlp,
+    alpha_vs: nn::VarStore,
+    log_alpha: Tensor,
+    actor_opt: Adam,
+    critic_opt: Adam,
+    prior_opt: Adam,
+    alpha_opt: Adam,
+    warmup_steps: u64,
+    state: BPriorState,
+}
+
+impl BPrior {
+    /// An agent for `spec` from a typed config.
+    pub fn with_config(
+        cfg: BPriorConfig,
+        spec: &EnvSpec,
+        device: Device,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
+        crate::device::apply_torch_threads();
+        let bad = |m: String| AgentError::Config {
+            agent: "bprior".into(),
+            message: m,
+        };
+        if cfg.num_q < 1
+            || cfg.batch_size == 0
+            || cfg.n_step == 0
+            || cfg.policy_frequency == 0
+            || cfg.target_frequency == 0
+            || cfg.prior_target_period == 0
+        {
+            return Err(bad(
+                "num_q, batch_size, n_step, policy_frequency, target_frequency and \
+                 prior_target_period must be at least 1"
+                    .into(),
+            ));
+        }
+        for (name, v) in [
+            ("tau", cfg.tau),
+            ("prior_tau", cfg.prior_tau),
+            ("gamma", cfg.gamma),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(bad(format!("{name} must lie in [0, 1], not {v}")));
+            }
+        }
+        if !(cfg.alpha > 0.0 && cfg.alpha.is_finite()) {
+            return Err(bad(format!("alpha must be positive, not {}", cfg.alpha)));
+        }
+        if cfg.target_kl.is_some_and(|t| !(t >= 0.0 && t.is_finite())) {
+            return Err(bad("target_kl must be a non-negative number or null".into()));
+        }
+        let (lo, hi) = cfg.log_std_bounds;
+        if !(lo < hi && lo.is_finite() && hi.is_finite()) {
+            return Err(bad(format!(
+                "log_std_bounds must be two finite numbers, low < high, not ({lo}, {hi})"
+            )));
+        }
+        let groups = prior_groups(spec, &cfg.prior_obs)?;
+        let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+        let index: Vec<i64> = spec
+            .layout
+            .indices(&names)
+            .ok_or_else(|| bad("prior_obs names a group twice or not at all".into()))?
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        let (obs_dim, act_dim) = (spec.obs_dim(), spec.action_dim());
+        let meta = PriorMeta {
+            task: spec.name.clone(),
+            groups,
+            action_dim: act_dim,
+            hidden: cfg.prior_hidden.clone(),
+            layer_norm: cfg.layer_norm,
+            log_std_bounds: cfg.log_std_bounds,
+        };
+        let net = |hidden: &[usize]| MlpSpec {
+            hidden: hidden.to_vec(),
+            layer_norm: cfg.layer_norm,
+            activation: Activation::Relu,
+            init: WeightInit::Default,
+        };
+        // libtorch's initialisation draws from its process-wide generator.
+        let guard = TORCH_RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(derive_seed(seed, "bprior/init") as i64);
+        let actor_vs = nn::VarStore::new(device);
+        let actor = Mlp::new(&actor_vs.root(), obs_dim, 2 * act_dim, &net(&cfg.hidden));
+        let critic_vs = nn::VarStore::new(device);
+        let critic = EnsembleMlp::new(
+            &critic_vs.root(),
+            cfg.num_q,
+            obs_dim + act_dim,
+            1,
+            &net(&cfg.hidden),
+        );
+        let mut target_vs = nn::VarStore::new(device);
+        let target = EnsembleMlp::new(
+            &target_vs.root(),
+            cfg.num_q,
+            obs_dim + act_dim,
+            1,
+            &net(&cfg.hidden),
+        );
+        copy_params(&target_vs, &critic_vs);
+        target_vs.freeze();
+        let prior_vs = nn::VarStore::new(device);
+        let prior = Mlp::new(
+            &prior_vs.root(),
+            index.len(),
+            2 * act_dim,
+            &net(&cfg.prior_hidden),
+        );
+        let mut prior_target_vs = nn::VarStore::new(device);
+        let prior_target = Mlp::new(
+            &prior_target_vs.root(),
+            index.len(),
+            2 * act_dim,
+            &net(&cfg.prior_hidden),
+        );
+        copy_params(&prior_target_vs, &prior_vs);
+        prior_target_vs.freeze();
+        let alpha_vs = nn::VarStore::new(device);
+        let log_alpha = alpha_vs
+            .root()
+            .var("log_alpha", &[1], nn::Init::Const(cfg.alpha.ln()));
+        drop(guard);
+        let actor_opt = Adam::new(&actor_vs, cfg.actor_lr).with_max_grad_norm(cfg.max_grad_norm);
+        let critic_opt = Adam::new(&critic_vs, cfg.critic_lr).with_max_grad_norm(cfg.max_grad_norm);
+        let prior_opt = Adam::new(&prior_vs, cfg.prior_lr).with_max_grad_norm(cfg.max_grad_norm);
+        let alpha_opt = Adam::new(&alpha_vs, cfg.alpha_lr);
+        let mut agent = BPrior {
+            device,
+            obs_dim,
+            act_dim,
+            prior_index: Tensor::from_slice(&index).to_device(device),
+            meta,
+            actor_vs,
+            actor,
+            critic_vs,
+            critic,
+            target_vs,
+            target,
+            prior_vs,
+            prior,
+            prior_target_vs,
+            prior_target,
+            alpha_vs,
+            log_alpha,
+            actor_opt,
+            critic_opt,
+            prior_opt,
+            alpha_opt,
+            warmup_steps: 0,
+            state: BPriorState {
+                env_step: 0,
+                updates: 0,
+                sample_rng: Rng::new(derive_seed(seed, "bprior/sample")),
+                noise_rng: Rng::new(derive_seed(seed, "bprior/noise")),
+                critic_loss: f64::NAN,
+                actor_loss: f64::NAN,
+                kl: f64::NAN,
+                prior_loss: f64::NAN,
+                prior_std: f64::NAN,
+                policy_std: f64::NAN,
+                q_mean: f64::NAN,
+                alpha: cfg.alpha,
+            },
+            cfg,
+        };
+        if let Some(from) = agent.cfg.prior_from.clone() {
+            agent.load_prior_from(Path::new(&from))?;
+        }
+        Ok(agent)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &BPriorConfig {
+        &self.cfg
+    }
+
+    /// What the prior sees and its shape (written as `prior.json`).
+    pub fn prior_meta(&self) -> &PriorMeta {
+        &self.meta
+    }
+
+    fn alpha(&self) -> f64 {
+        self.log_alpha.exp().double_value(&[0])
+    }
+
+    /// Standard normal noise of the given shape from the agent's generator.
+    fn noise(&mut self, rows: usize, cols: usize) -> Tensor {
+        let rng = &mut self.state.noise_rng;
+        let v: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
+        Tensor::from_slice(&v)
+            .view([rows as i64, cols as i64])
+            .to_device(self.device)
+    }
+
+    /// A squashed Gaussian from a network's `[B, 2A]` output, its log std
+    /// squashed into `log_std_bounds`.
+    fn head(&self, out: Tensor) -> TanhGaussian {
+        let parts = out.chunk(2, -1);
+        let (lo, hi) = self.cfg.log_std_bounds;
+        TanhGaussian {
+            mean: parts[0].shallow_clone(),
+            log_std: (parts[1].tanh() + 1.0) * (0.5 * (hi - lo)) + lo,
+        }
+    }
+
+    /// π(·|s) for observations `[B, obs_dim]`.
+    fn policy(&self, obs: &Tensor) -> TanhGaussian {
+        self.head(self.actor.forward(obs))
+    }
+
+    /// The prior's inputs x^D of observations `[B, obs_dim]`.
+    fn prior_input(&self, obs: &Tensor) -> Tensor {
+        obs.index_select(1, &self.prior_index)
+    }
+
+    /// π0(·|s^D) (online prior).
+    fn prior(&self, obs: &Tensor) -> TanhGaussian {
+        self.head(self.prior.forward(&self.prior_input(obs)))
+    }
+
+    /// π̄0(·|s^D) (target prior), without gradients.
+    fn target_prior(&self, obs: &Tensor) -> TanhGaussian {
+        tch::no_grad(|| self.head(self.prior_target.forward(&self.prior_input(obs))))
+    }
+
+    /// `a = tanh(μ + σ ε)` of `d` with noise `eps`.
+    fn sample(d: &TanhGaussian, eps: &Tensor) -> Tensor {
+        (&d.mean + d.log_std.exp() * eps).tanh()
+    }
+
+    /// `Q_i(s, a)` for every member: `[K, B, 1]`.
+    fn q(critic: &EnsembleMlp, obs: &Tensor, action: &Tensor) -> Tensor {
+        critic.forward(&Tensor::cat(&[obs, action], -1))
+    }
+
+    fn to_tensor(&self, v: &[f32], cols: usize) -> Tensor {
+        Tensor::from_slice(v)
+            .view([-1, cols as i64])
+            .to_device(self.device)
+    }
+
+    /// The critics' target for a batch, without gradients: [`kl_td_target`]
+    /// with `a' = tanh(μ + σ eps)` drawn from π(·|s') and the KL of π(·|s')
+    /// to the target prior.
+    fn td_target(
+        &self,
+        reward: &Tensor,
+        discount: &Tensor,
+        next_obs: &Tensor,
+        eps: &Tensor,
+        alpha: f64,
+    ) -> Tensor {
+        tch::no_grad(|| {
+            let pi = self.policy(next_obs);
+            let next_action = Self::sample(&pi, eps);
+            let next_kl = squashed_gaussian_kl(&pi, &self.target_prior(next_obs));
+            let next_q = Self::q(&self.target, next_obs, &next_action)
+                .min_dim(0, false)
+                .0;
+            kl_td_target(reward, discount, &next_q, &next_kl, alpha)
+        })
+    }
+
+    /// One gradient step on a batch: critics, then (every
+    /// `policy_frequency` updates) the policy and α, then the prior, then
+    /// the targets. Returns the critic loss.
+    pub fn update_on(&mut self, batch: &TransitionBatch) -> f64 {
+        let n = batch.reward.len();
+        let obs = self.to_tensor(&batch.obs, self.obs_dim);
+        let action = self.to_tensor(&batch.action, self.act_dim);
+        let reward = self.to_tensor(&batch.reward, 1);
+        let discount = self.to_tensor(&batch.discount, 1);
+        let next_obs = self.to_tensor(&batch.next_obs, self.obs_dim);
+        let alpha = self.alpha();
+
+        // Critic: regress every Q_i onto the KL-regularised TD target.
+        let eps = self.noise(n, self.act_dim);
+        let target = self.td_target(&reward, &discount, &next_obs, &eps, alpha);
+        let q = Self::q(&self.critic, &obs, &action);
+        let critic_loss = (&q - target.unsqueeze(0))
+            .pow_tensor_scalar(2)
+            .mean(Kind::Float)
+            * self.cfg.num_q as f64;
+        let _ = self.critic_opt.step(&critic_loss);
+        self.state.critic_loss = critic_loss.double_value(&[]);
+        self.state.q_mean = q.mean(Kind::Float).double_value(&[]);
+        self.state.updates += 1;
+
+        // Policy (and α), delayed and compensated as SAC's.
+        if self
+            .state
+            .updates
+            .is_multiple_of(self.cfg.policy_frequency as u64)
+        {
+            let prior = self.target_prior(&obs);
+            for _ in 0..self.cfg.policy_frequency {
+                let eps = self.noise(n, self.act_dim);
+                let pi = self.policy(&obs);
+                let q_pi = Self::q(&self.critic, &obs, &Self::sample(&pi, &eps))
+                    .min_dim(0, false)
+                    .0;
+                let kl = squashed_gaussian_kl(&pi, &prior);
+                let actor_loss = (&kl * self.alpha() - q_pi).mean(Kind::Float);
+                let _ = self.actor_opt.step(&actor_loss);
+                self.state.actor_loss = actor_loss.double_value(&[]);
+                let mean_kl = kl.mean(Kind::Float).detach();
+                self.state.kl = mean_kl.double_value(&[]);
+                self.state.policy_std = pi.log_std.exp().mean(Kind::Float).double_value(&[]);
+                if let Some(target_kl) = self.cfg.target_kl {
+                    let alpha_loss =
+                        (self.log_alpha.exp() * (target_kl - mean_kl)).sum(Kind::Float);
+                    let _ = self.alpha_opt.step(&alpha_loss);
+                }
+            }
+        }
+        self.state.alpha = self.alpha();
+
+        // Prior: distil the policy on the same states.
+        if self.cfg.prior_train {
+            self.distil(&obs);
+        } else {
+            let prior = tch::no_grad(|| self.prior(&obs));
+            self.state.prior_std = prior.log_std.exp().mean(Kind::Float).double_value(&[]);
+        }
+
+        // Targets.
+        let updates = self.state.updates;
+        if updates.is_multiple_of(self.cfg.target_frequency as u64) {
+            polyak_update(&self.target_vs, &self.critic_vs, self.cfg.tau);
+        }
+        if self.cfg.prior_train && updates.is_multiple_of(self.cfg.prior_target_period as u64) {
+            polyak_update(&self.prior_target_vs, &self.prior_vs, self.cfg.prior_tau);
+        }
+        self.state.critic_loss
+    }
+
+    /// One distillation step of the prior toward the policy on `obs`:
+    /// minimises `KL(sg π(·|s) ‖ π0(·|s^D))` over the prior's parameters
+    /// only. Returns the loss before the step.
+    fn distil(&mut self, obs: &Tensor) -> f64 {
+        let pi = tch::no_grad(|| self.policy(obs));
+        let prior = self.prior(obs);
+        let prior_loss = squashed_gaussian_kl(&pi, &prior).mean(Kind::Float);
+        let _ = self.prior_opt.step(&prior_loss);
+        self.state.prior_loss = prior_loss.double_value(&[]);
+        self.state.prior_std = prior.log_std.exp().mean(Kind::Float).double_value(&[]);
+        self.state.prior_loss
+    }
+
+    /// Loads the prior of a finished run (`dir/final/agent/`, or `dir`
+    /// itself when it holds `prior.json`) into the prior and the target
+    /// prior, after checking that it saw the same observation groups and
+    /// acts in the same action space.
+    pub fn load_prior_from(&mut self, dir: &Path) -> Result<(), AgentError> {
+        let run_final: PathBuf = dir.join("final").join("agent");
+        let from = if run_final.join(PRIOR_META).is_file() {
+            run_final
+        } else if dir.join(PRIOR_META).is_file() {
+            dir.to_path_buf()
+        } else {
+            return Err(AgentError::Config {
+                agent: "bprior".into(),
+                message: format!(
+                    "prior_from: {} holds no prior (no final/agent/{PRIOR_META}); is it a \
+                     finished bprior run?",
+                    dir.display()
+                ),
+            });
+        };
+        let meta: PriorMeta = load_json(&from, PRIOR_META)?;
+        let mine = &self.meta;
+        let mismatch = |what: &str, theirs: String, ours: String| AgentError::Config {
+            agent: "bprior".into(),
+            message: format!(
+                "prior_from: the prior in {} ({}) has {what} {theirs}, this run needs {ours}",
+                from.display(),
+                meta.task
+            ),
+        };
+        let show = |g: &[(String, usize)]| {
+            g.iter()
+                .map(|(n, k)| format!("{n}({k})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if meta.groups != mine.groups {
+            return Err(mismatch(
+                "observation groups",
+                show(&meta.groups),
+                show(&mine.groups),
+            ));
+        }
+        if meta.action_dim != mine.action_dim {
+            return Err(mismatch(
+                "action dimension",
+                meta.action_dim.to_string(),
+                mine.action_dim.to_string(),
+            ));
+        }
+        if meta.hidden != mine.hidden || meta.layer_norm != mine.layer_norm {
+            return Err(mismatch(
+                "hidden layers",
+                format!("{:?} (layer_norm {})", meta.hidden, meta.layer_norm),
+                format!("{:?} (layer_norm {})", mine.hidden, mine.layer_norm),
+            ));
+        }
+        if meta.log_std_bounds != mine.log_std_bounds {
+            return Err(mismatch(
+                "log_std_bounds",
+                format!("{:?}", meta.log_std_bounds),
+                format!("{:?}", mine.log_std_bounds),
+            ));
+        }
+        self.prior_vs.load(from.join(PRIOR_WEIGHTS))?;
+        copy_params(&self.prior_target_vs, &self.prior_vs);
+        Ok(())
+    }
+
+    /// The parameter stores of a checkpoint, each with its file.
+    fn var_store_files() -> [CheckpointPart<Self, nn::VarStore>; 6] {
+        [
+            ("actor.safetensors", |a| &a.actor_vs, |a| &mut a.actor_vs),
+            ("critic.safetensors", |a| &a.critic_vs, |a| &mut a.critic_vs),
+            (
+                "critic_target.safetensors",
+                |a| &a.target_vs,
+                |a| &mut a.target_vs,
+            ),
+            (PRIOR_WEIGHTS, |a| &a.prior_vs, |a| &mut a.prior_vs),
+            (
+                "prior_target.safetensors",
+                |a| &a.prior_target_vs,
+                |a| &mut a.prior_target_vs,
+            ),
+            ("alpha.safetensors", |a| &a.alpha_vs, |a| &mut a.alpha_vs),
+        ]
+    }
+
+    /// The optimizer states of a checkpoint, each with its file.
+    fn optimizer_files() -> [CheckpointPart<Self, Adam>; 4] {
+        [
+            ("actor_opt.ot", |a| &a.actor_opt, |a| &mut a.actor_opt),
+            ("critic_opt.ot", |a| &a.critic_opt, |a| &mut a.critic_opt),
+            ("prior_opt.ot", |a| &a.prior_opt, |a| &mut a.prior_opt),
+            ("alpha_opt.ot", |a| &a.alpha_opt, |a| &mut a.alpha_opt),
+        ]
+    }
+}
+
+/// The prior's weights in a saved agent.
+pub const PRIOR_WEIGHTS: &str = "prior.safetensors";
+/// The prior's [`PriorMeta`] in a saved agent.
+pub const PRIOR_META: &str = "prior.json";
+
+impl NamedAgent for BPrior {
+    type Config = BPriorConfig;
+
+    fn new(init: &AgentInit) -> Result<Self, AgentError> {
+        let cfg: BPriorConfig = parse_config("bprior", init.config)?;
+        let agent = Self::with_config(cfg, init.spec, init.device, init.seed)?;
+        Ok(BPrior {
+            warmup_steps: init.warmup_steps,
+            ..agent
+        })
+    }
+}
+
+impl Agent for BPrior {
+    fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
+        let obs = self.to_tensor(obs, self.obs_dim);
+        let eps = match mode {
+            Mode::Explore => Some(self.noise(1, self.act_dim)),
+            Mode::Eval => None,
+        };
+        let action = tch::no_grad(|| {
+            let d = match self.cfg.act_with {
+                ActWith::Policy => self.policy(&obs),
+                ActWith::Prior => self.prior(&obs),
+            };
+            match &eps {
+                Some(eps) => Self::sample(&d, eps),
+                None => d.mode(),
+            }
+        });
+        Ok(Vec::<f32>::try_from(
+            action.to_device(Device::Cpu).view([-1]),
+        )?)
+    }
+
+    fn update(
+        &mut self,
+        buffer: &ReplayBuffer,
+        env_step: u64,
+        _episode_end: bool,
+    ) -> Result<u64, AgentError> {
+        self.state.env_step = env_step;
+        if env_step < self.warmup_steps || buffer.len() < self.cfg.batch_size {
+            return Ok(0);
+        }
+        Ok(self.cfg.utd as u64)
+    }
+
+    fn learn(&mut self, buffer: &ReplayBuffer, n: u64) -> Result<(), AgentError> {
+        for _ in 0..n {
+            let batch = buffer.sample_nstep(
+                self.cfg.batch_size,
+                self.cfg.n_step,
+                self.cfg.gamma as f32,
+                &mut self.state.sample_rng,
+            )?;
+            self.update_on(&batch);
+        }
+        Ok(())
+    }
+
+    fn updates_per_agent_step(&self) -> f64 {
+        self.cfg.utd as f64
+    }
+
+    fn metrics(&self) -> Vec<(String, f64)> {
+        let s = &self.state;
+        vec![
+            ("updates".into(), s.updates as f64),
+            ("critic_loss".into(), s.critic_loss),
+            ("actor_loss".into(), s.actor_loss),
+            ("alpha".into(), s.alpha),
+            ("kl".into(), s.kl),
+            ("prior_loss".into(), s.prior_loss),
+            ("prior_std".into(), s.prior_std),
+            ("policy_std".into(), s.policy_std),
+            ("q_mean".into(), s.q_mean),
+        ]
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), AgentError> {
+        for (file, part, _) in Self::var_store_files() {
+            part(self).save(dir.join(file))?;
+        }
+        for (file, part, _) in Self::optimizer_files() {
+            part(self).save(&dir.join(file))?;
+        }
+        save_json(dir, PRIOR_META, &self.meta)?;
+        save_json(dir, "bprior.json", &self.state)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+        for (file, _, part) in Self::var_store_files() {
+            part(self).load(dir.join(file))?;
+        }
+        for (file, _, part) in Self::optimizer_files() {
+            part(self).load(&dir.join(file))?;
+        }
+        self.state = load_json(dir, "bprior.json")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

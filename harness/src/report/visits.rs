@@ -1,0 +1,1195 @@
+//! Next-target statistics of `pointmass-seqnav` plays: for each pair of last
+//! visited targets, the distribution of the target visited next, compared
+//! with the task's second-order Markov chain and with a memoryless answer,
+//! as a CSV table, a Markdown summary and the figure of the behavior-priors
+//! talk (Tirumala et al.).
+//!
+//! # Inputs
+//!
+//! Play CSVs as `ctrlbench play` writes them for `pointmass-seqnav`: one row
+//! per agent step with the columns `episode`, `visits` and `last_visited`
+//! (other columns are ignored; the count and id columns can be renamed with
+//! [`VisitsArgs::count_column`] and [`VisitsArgs::id_column`]). Rows of one
+//! episode are consecutive rows with the same `episode` value. Empty cells
+//! are NaN.
+//!
+//! A visit is recorded at each row where `visits` is larger than at the
+//! previous row of the same episode (at the first row of an episode: larger
+//! than 0); the visited target is that row's `last_visited` (ids as
+//! [`envs::dmc::seqnav`]: 0 blue, 1 green, 2 black, 3 red). An episode's
+//! recorded visits form its sequence of targets, and every three
+//! consecutive ones `(prev, cur, next)` count once in
+//! [`VisitCounts::counts`]`[prev][cur][next]`.
+//!
+//! - A row whose `visits` cell is empty carries no visit and is skipped.
+//! - A row where `visits` grows by more than one records the one target it
+//!   names (the visits in between are unknown) and logs a warning; the
+//!   sequence is cut there, so no triple spans the missing visits.
+//! - Errors name the file (and the line where there is one): a missing
+//!   column, a cell that is not a number, an episode that is not finite, a
+//!   `visits` value that is negative, fractional or falls within an
+//!   episode, a `last_visited` id outside −1..=3, or a grown `visits` whose
+//!   `last_visited` names no target.
+//!
+//! Each play CSV is a source with a label: `LABEL=PATH`, or a `PATH` whose
+//! file stem is the label. Sources with the same label (the seeds of one
+//! prior, say) add up: a label given twice sums the counts.
+//!
+//! # Outputs
+//!
+//! `ctrlbench` writes into the output directory:
+//!
+//! - `visits.csv` ([`write_table`]): `source,prev,cur,next,count,share,
+//!   chain_probability`, one row for every `(prev, cur, next)` with
+//!   `prev ≠ cur` and `next ≠ cur` (36 rows a source), targets by colour
+//!   name. The first block, `source = chain`, holds the chain's
+//!   probabilities (`count` empty, `share` = `chain_probability`); then one
+//!   block per source, in order of first appearance: the triple's count,
+//!   its share of the visits from `(prev, cur)` (empty when there are none)
+//!   and the chain's probability.
+//! - `summary.md` ([`summary_markdown`]): one row per source (see below),
+//!   then reference rows for the chain itself and for the memoryless answer.
+//! - `visits.png` ([`draw_figure`]): for one current target (`--target`,
+//!   green by default), one panel for the chain and one per source; in each,
+//!   three groups on the x axis (the previous target: each of the three
+//!   other targets, with the number of visits from that pair for a source)
+//!   and in each group one bar per possible next target (the three others
+//!   of the current one), coloured as the targets, height the share, y from
+//!   0 to 1.
+//!
+//! # Statistics ([`Summary`])
+//!
+//! For each pair `(prev, cur)`, `prev ≠ cur`, with at least one visit from
+//! it, the observed distribution `P(next | prev, cur)` (counts over their
+//! sum) is compared by total-variation distance (half the L1 distance) with
+//!
+//! - the chain's, `successor_probs(Some(prev), Some(cur))`: 0.9 on the
+//!   preferred successor, 0.1 on the other allowed one, 0 on `prev` and
+//!   `cur`;
+//! - the memoryless answer, `successor_probs(None, Some(cur))`: 1/3 on each
+//!   of the three others of `cur`, `prev` included: what a policy that
+//!   ignores `prev` and goes uniformly to another target produces.
+//!
+//! `mean_tv_to_chain` and `mean_tv_to_memoryless` average these distances
+//! over the pairs, each weighted by its number of visits. Between the chain
+//! and the memoryless answer the distance is 17/30 ≈ 0.567 for every pair.
+//! `preferred_share` is the share of visits from pairs with `prev ≠ cur`
+//! that went to the pair's preferred successor: 0.9 for the chain; 1/3 for
+//! the memoryless answer (the preferred successor is one of the three
+//! others of `cur`, chosen uniformly; `prev` takes another third).
+//!
+//! # What the counts measure
+//!
+//! The task counts a visit wherever the point mass comes to rest at a target
+//! other than the last visited one, whether or not it is the next target
+//! the chain drew, and its observation shows that history. So the sequence
+//! of visits is the policy's own: a policy that follows `next_target` visits
+//! in the chain's order, and a prior played without it visits where it
+//! chooses, which is what these statistics compare with the chain. Visits
+//! cut off by the end of an episode weight the pairs slightly (slower
+//! transitions are cut off more often).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use envs::dmc::seqnav::{N_TARGETS, TARGET_COLOURS, successor_probs};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Number of targets (shorthand).
+const N: usize = N_TARGETS;
+
+/// Column naming the episode of a row.
+pub const EPISODE_COLUMN: &str = "episode";
+/// Default column counting the visits completed in the episode.
+pub const COUNT_COLUMN: &str = "visits";
+/// Default column naming the last visited target (−1 before the first).
+pub const ID_COLUMN: &str = "last_visited";
+
+/// Arguments of the next-target statistics command.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  ctrlbench visits prior.csv --out visits/
+  ctrlbench visits memoryless=prior-nomem.csv memory=prior-mem-s0.csv \\
+      memory=prior-mem-s1.csv --out visits/ --target red")]
+pub struct VisitsArgs {
+    /// Play CSVs of `pointmass-seqnav` (`ctrlbench play --out`), each
+    /// `LABEL=PATH` or a PATH (label = file stem); a label given twice sums
+    /// the counts of its files.
+    #[arg(required = true, value_name = "[LABEL=]PLAY_CSV")]
+    pub plays: Vec<String>,
+    /// Output directory: visits.csv, summary.md and visits.png.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Current target of the figure, by colour name (blue, green, black,
+    /// red) or id (0-3).
+    #[arg(long, default_value = "green")]
+    pub target: String,
+    /// Column counting the visits completed in the episode.
+    #[arg(long, default_value = COUNT_COLUMN)]
+    pub count_column: String,
+    /// Column naming the last visited target (id, −1 before the first).
+    #[arg(long, default_value = ID_COLUMN)]
+    pub id_column: String,
+}
+
+/// Counts of consecutive visit triples of one source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VisitCounts {
+    /// `counts[prev][cur][next]`: how often `next` was visited right after
+    /// `prev` then `cur`.
+    pub counts: [[[u64; N]; N]; N],
+    /// Episodes read.
+    pub episodes: u64,
+    /// Visits recorded (each target of the episodes' sequences).
+    pub visits: u64,
+}
+
+impl VisitCounts {
+    /// Reads a play CSV with the default columns (`visits`, `last_visited`);
+    /// see the module documentation for the rules and the errors.
+    pub fn from_play_csv(path: &Path) -> Result<VisitCounts> {
+        Self::from_play_csv_columns(path, COUNT_COLUMN, ID_COLUMN)
+    }
+
+    /// Reads a play CSV, counting visits in `count_column` and reading the
+    /// visited target in `id_column`.
+    pub fn from_play_csv_columns(
+        path: &Path,
+        count_column: &str,
+        id_column: &str,
+    ) -> Result<VisitCounts> {
+        let file = path.display();
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .with_context(|| format!("opening the play CSV {file}"))?;
+        let header = reader
+            .headers()
+            .with_context(|| format!("{file}: reading the header"))?
+            .clone();
+        let column = |name: &str| -> Result<usize> {
+            header.iter().position(|h| h == name).ok_or_else(|| {
+                anyhow!(
+                    "{file}: no column `{name}` (header: {})",
+                    header.iter().collect::<Vec<_>>().join(",")
+                )
+            })
+        };
+        let episode_col = column(EPISODE_COLUMN)?;
+        let count_col = column(count_column)?;
+        let id_col = column(id_column)?;
+
+        let mut counts = VisitCounts::default();
+        let mut episode: Option<f64> = None;
+        // Visits at the previous row of the episode.
+        let mut seen = 0u64;
+        // The episode's sequence since its start or its last cut.
+        let mut segment: Vec<usize> = Vec::new();
+        let mut jumps = 0u64;
+        let mut first_jump_line = 0u64;
+        let mut skipped = 0u64;
+        for record in reader.records() {
+            let record = record.with_context(|| format!("{file}: reading a row"))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let number = |idx: usize, name: &str| -> Result<f64> {
+                let text = record.get(idx).unwrap_or("");
+                if text.is_empty() {
+                    return Ok(f64::NAN);
+                }
+                text.parse::<f64>().map_err(|_| {
+                    anyhow!("{file}:{line}: column `{name}`: `{text}` is not a number")
+                })
+            };
+            let ep = number(episode_col, EPISODE_COLUMN)?;
+            if !ep.is_finite() {
+                bail!("{file}:{line}: column `{EPISODE_COLUMN}`: no episode number");
+            }
+            if episode != Some(ep) {
+                counts.add_sequence(&segment);
+                segment.clear();
+                episode = Some(ep);
+                seen = 0;
+                counts.episodes += 1;
+            }
+            let id = number(id_col, id_column)?;
+            let known_id = id.fract() == 0.0 && (-1.0..N as f64).contains(&id);
+            if !(id.is_nan() || known_id) {
+                bail!(
+                    "{file}:{line}: column `{id_column}`: target id {id} out of range \
+                     (-1 before the first visit, 0 to {} after)",
+                    N - 1
+                );
+            }
+            let visits = number(count_col, count_column)?;
+            if visits.is_nan() {
+                skipped += 1;
+                continue;
+            }
+            if visits < 0.0 || visits.fract() != 0.0 || !visits.is_finite() {
+                bail!("{file}:{line}: column `{count_column}`: {visits} is not a count of visits");
+            }
+            let visits = visits as u64;
+            if visits < seen {
+                bail!(
+                    "{file}:{line}: column `{count_column}` falls from {seen} to {visits} \
+                     within episode {ep}"
+                );
+            }
+            if visits > seen {
+                if id.is_nan() || id < 0.0 {
+                    bail!(
+                        "{file}:{line}: `{count_column}` grows to {visits} but \
+                         `{id_column}` names no target"
+                    );
+                }
+                if visits - seen > 1 {
+                    if jumps == 0 {
+                        first_jump_line = line;
+                    }
+                    jumps += 1;
+                    counts.add_sequence(&segment);
+                    segment.clear();
+                }
+                segment.push(id as usize);
+                seen = visits;
+            }
+        }
+        counts.add_sequence(&segment);
+        if jumps > 0 {
+            tracing::warn!(
+                "{file}: `{count_column}` grows by more than one in {jumps} row(s) (first at \
+                 line {first_jump_line}): recorded only the target each names, and cut the \
+                 sequence there"
+            );
+        }
+        if skipped > 0 {
+            tracing::debug!("{file}: {skipped} row(s) without a `{count_column}` value skipped");
+        }
+        Ok(counts)
+    }
+
+    /// Adds one sequence of visited targets: every three consecutive ones
+    /// count once, and each target is a visit. Panics on an id of
+    /// [`N_TARGETS`] or more.
+    pub fn add_sequence(&mut self, targets: &[usize]) {
+        for &t in targets {
+            assert!(t < N, "target id {t} out of range");
+        }
+        for w in targets.windows(3) {
+            self.counts[w[0]][w[1]][w[2]] += 1;
+        }
+        self.visits += targets.len() as u64;
+    }
+
+    /// Adds another source's counts to these.
+    pub fn merge(&mut self, other: &VisitCounts) {
+        let theirs = other.counts.iter().flatten().flatten();
+        for (mine, theirs) in self.counts.iter_mut().flatten().flatten().zip(theirs) {
+            *mine += theirs;
+        }
+        self.episodes += other.episodes;
+        self.visits += other.visits;
+    }
+
+    /// Visits right after `prev` then `cur`.
+    pub fn pair_count(&self, prev: usize, cur: usize) -> u64 {
+        self.counts[prev][cur].iter().sum()
+    }
+
+    /// Visits right after `cur` whose previous target is known (triples
+    /// with `cur` in the middle).
+    pub fn from_count(&self, cur: usize) -> u64 {
+        (0..N).map(|prev| self.pair_count(prev, cur)).sum()
+    }
+
+    /// All triples counted.
+    pub fn triples(&self) -> u64 {
+        (0..N).map(|cur| self.from_count(cur)).sum()
+    }
+
+    /// The observed distribution of the next target after `prev` then
+    /// `cur` (shares of the visits from that pair); `None` without visits.
+    pub fn conditional(&self, prev: usize, cur: usize) -> Option<[f64; N]> {
+        let total = self.pair_count(prev, cur);
+        if total == 0 {
+            return None;
+        }
+        let mut shares = [0.0; N];
+        for (share, &count) in shares.iter_mut().zip(&self.counts[prev][cur]) {
+            *share = count as f64 / total as f64;
+        }
+        Some(shares)
+    }
+
+    /// The statistics of these counts, labelled `source`.
+    pub fn summary(&self, source: &str) -> Summary {
+        let means = Means::of(|prev, cur| {
+            self.conditional(prev, cur)
+                .map(|d| (self.pair_count(prev, cur) as f64, d))
+        });
+        Summary {
+            source: source.to_string(),
+            episodes: self.episodes,
+            visits: self.visits,
+            triples: self.triples(),
+            mean_tv_to_chain: means.tv_to_chain,
+            mean_tv_to_memoryless: means.tv_to_memoryless,
+            preferred_share: means.preferred_share,
+        }
+    }
+}
+
+/// The statistics of one source (see the module documentation). The means
+/// are NaN without triples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Source label.
+    pub source: String,
+    /// Episodes read.
+    pub episodes: u64,
+    /// Visits recorded.
+    pub visits: u64,
+    /// Triples `(prev, cur, next)` counted.
+    pub triples: u64,
+    /// Visit-weighted mean total-variation distance from the observed
+    /// `P(next | prev, cur)` to the chain's.
+    pub mean_tv_to_chain: f64,
+    /// The same to the memoryless answer (uniform over the others of `cur`).
+    pub mean_tv_to_memoryless: f64,
+    /// Share of the visits from pairs with `prev ≠ cur` that went to the
+    /// pair's preferred successor.
+    pub preferred_share: f64,
+}
+
+/// The summaries of `sources`, in order.
+pub fn summaries(sources: &[(String, VisitCounts)]) -> Vec<Summary> {
+    sources.iter().map(|(label, c)| c.summary(label)).collect()
+}
+
+/// A Markdown table of `summaries`, then the reference rows of the chain
+/// and of the memoryless answer (every ordered pair of distinct targets
+/// weighted alike: the chain's stationary distribution over pairs is
+/// uniform). Ends with a newline.
+pub fn summary_markdown(summaries: &[Summary]) -> String {
+    let mut s = String::from(
+        "| source | episodes | visits | triples | TV to chain | TV to memoryless | preferred share |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in summaries {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            m.source.replace('|', "\\|"),
+            m.episodes,
+            m.visits,
+            m.triples,
+            fmt_stat(m.mean_tv_to_chain),
+            fmt_stat(m.mean_tv_to_memoryless),
+            fmt_stat(m.preferred_share),
+        );
+    }
+    let chain = Means::of(|prev, cur| Some((1.0, successor_probs(Some(prev), Some(cur)))));
+    let memoryless = Means::of(|_, cur| Some((1.0, successor_probs(None, Some(cur)))));
+    for (name, m) in [("chain", chain), ("memoryless", memoryless)] {
+        let _ = writeln!(
+            s,
+            "| *{name} (reference)* | | | | {} | {} | {} |",
+            fmt_stat(m.tv_to_chain),
+            fmt_stat(m.tv_to_memoryless),
+            fmt_stat(m.preferred_share),
+        );
+    }
+    s
+}
+
+fn fmt_stat(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "–".to_string()
+    }
+}
+
+/// Weighted means over the pairs `(prev, cur)` with `prev ≠ cur` (a pair
+/// with `prev == cur` cannot occur in the task and is left out).
+struct Means {
+    tv_to_chain: f64,
+    tv_to_memoryless: f64,
+    preferred_share: f64,
+}
+
+impl Means {
+    /// `pair(prev, cur)`: the pair's weight and its distribution of the
+    /// next target, `None` to leave it out.
+    fn of(pair: impl Fn(usize, usize) -> Option<(f64, [f64; N])>) -> Means {
+        let (mut weight, mut chain, mut memoryless) = (0.0, 0.0, 0.0);
+        let (mut preferred_weight, mut preferred) = (0.0, 0.0);
+        for prev in 0..N {
+            for cur in 0..N {
+                if prev == cur {
+                    continue;
+                }
+                let Some((w, dist)) = pair(prev, cur) else {
+                    continue;
+                };
+                if w <= 0.0 {
+                    continue;
+                }
+                weight += w;
+                chain += w * total_variation(&dist, &successor_probs(Some(prev), Some(cur)));
+                memoryless += w * total_variation(&dist, &successor_probs(None, Some(cur)));
+                if let Some(k) = preferred_successor(prev, cur) {
+                    preferred_weight += w;
+                    preferred += w * dist[k];
+                }
+            }
+        }
+        Means {
+            tv_to_chain: chain / weight,
+            tv_to_memoryless: memoryless / weight,
+            preferred_share: preferred / preferred_weight,
+        }
+    }
+}
+
+/// Half the L1 distance between two distributions.
+pub fn total_variation(a: &[f64; N], b: &[f64; N]) -> f64 {
+    0.5 * a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>()
+}
+
+/// The chain's likely successor of `prev` then `cur` (the one with
+/// probability 0.9); `None` when `prev == cur`.
+pub fn preferred_successor(prev: usize, cur: usize) -> Option<usize> {
+    if prev == cur {
+        return None;
+    }
+    let probs = successor_probs(Some(prev), Some(cur));
+    (0..N).find(|&k| probs[k] > 0.5)
+}
+
+/// The three targets other than `cur`, in the task's cyclic order
+/// (`cur + 1`, `cur + 2`, `cur + 3`, mod 4).
+fn others_of(cur: usize) -> [usize; 3] {
+    [(cur + 1) % N, (cur + 2) % N, (cur + 3) % N]
+}
+
+/// Every `(prev, cur, next)` with `prev ≠ cur` and `next ≠ cur`, in id order.
+fn listed_triples() -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..N).flat_map(|prev| {
+        (0..N).flat_map(move |cur| {
+            (0..N)
+                .filter(move |&next| prev != cur && next != cur)
+                .map(move |next| (prev, cur, next))
+        })
+    })
+}
+
+/// A probability or share in the CSV: rounded to 1e-9 so that 1 − 0.9
+/// reads `0.1`.
+fn fmt_share(x: f64) -> String {
+    format!("{}", (x * 1e9).round() / 1e9)
+}
+
+/// Writes the table `source,prev,cur,next,count,share,chain_probability`
+/// (see the module documentation) to `out`.
+pub fn write_table(sources: &[(String, VisitCounts)], out: &Path) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
+    let context = || format!("writing {}", out.display());
+    w.write_record([
+        "source",
+        "prev",
+        "cur",
+        "next",
+        "count",
+        "share",
+        "chain_probability",
+    ])
+    .with_context(context)?;
+    let colour = |id: usize| TARGET_COLOURS[id].to_string();
+    for (prev, cur, next) in listed_triples() {
+        let p = fmt_share(successor_probs(Some(prev), Some(cur))[next]);
+        w.write_record([
+            "chain".to_string(),
+            colour(prev),
+            colour(cur),
+            colour(next),
+            String::new(),
+            p.clone(),
+            p,
+        ])
+        .with_context(context)?;
+    }
+    for (label, counts) in sources {
+        for (prev, cur, next) in listed_triples() {
+            let share = counts
+                .conditional(prev, cur)
+                .map_or(String::new(), |d| fmt_share(d[next]));
+            w.write_record([
+                label.clone(),
+                colour(prev),
+                colour(cur),
+                colour(next),
+                counts.counts[prev][cur][next].to_string(),
+                share,
+                fmt_share(successor_probs(Some(prev), Some(cur))[next]),
+            ])
+            .with_context(context)?;
+        }
+    }
+    w.flush().with_context(context)?;
+    Ok(())
+}
+
+/// A target id from its colour name (any case) or its id.
+pub fn target_id(name: &str) -> Result<usize> {
+    let name = name.trim();
+    if let Some(id) = TARGET_COLOURS
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
+    {
+        return Ok(id);
+    }
+    match name.parse::<usize>() {
+        Ok(id) if id < N => Ok(id),
+        _ => bail!(
+            "unknown target `{name}`: one of {} (or an id 0 to {})",
+            TARGET_COLOURS.join(", "),
+            N - 1
+        ),
+    }
+}
+
+/// A play argument, `LABEL=PATH` or `PATH` (label = file stem); an existing
+/// file whose name holds `=` is taken as a path.
+pub fn parse_play(arg: &str) -> Result<(String, PathBuf)> {
+    let as_path = Path::new(arg);
+    if !as_path.exists()
+        && let Some((label, path)) = arg.split_once('=')
+    {
+        if label.is_empty() || path.is_empty() {
+            bail!("`{arg}`: expected LABEL=PATH or PATH");
+        }
+        return Ok((label.to_string(), PathBuf::from(path)));
+    }
+    let label = as_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow!("`{arg}`: no file name to label it by; give LABEL=PATH"))?;
+    Ok((label.to_string(), as_path.to_path_buf()))
+}
+
+/// Reads the play arguments into sources, in order of first appearance;
+/// the files of one label add up.
+pub fn load_sources(
+    plays: &[String],
+    count_column: &str,
+    id_column: &str,
+) -> Result<Vec<(String, VisitCounts)>> {
+    let mut sources: Vec<(String, VisitCounts)> = Vec::new();
+    for arg in plays {
+        let (label, path) = parse_play(arg)?;
+        let counts = VisitCounts::from_play_csv_columns(&path, count_column, id_column)?;
+        match sources.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, sum)) => sum.merge(&counts),
+            None => sources.push((label, counts)),
+        }
+    }
+    Ok(sources)
+}
+
+/// The next-target statistics command: reads the plays, writes
+/// `visits.csv`, `summary.md` and `visits.png` into `args.out` and prints
+/// the summary table.
+pub fn run(args: &VisitsArgs) -> Result<()> {
+    let cur = target_id(&args.target)?;
+    let sources = load_sources(&args.plays, &args.count_column, &args.id_column)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating directory {}", args.out.display()))?;
+    write_table(&sources, &args.out.join("visits.csv"))?;
+    let table = summary_markdown(&summaries(&sources));
+    let md = format!(
+        "# Next target by the last two visited targets\n\n\
+         TV: visit-weighted mean total-variation distance between the observed \
+         P(next | prev, cur) and the chain's, or the memoryless answer's (uniform over \
+         the three others of cur). Preferred share: visits that went to the chain's \
+         likely (0.9) successor; 0.9 for the chain, 1/3 without memory.\n\n{table}"
+    );
+    let md_path = args.out.join("summary.md");
+    std::fs::write(&md_path, md).with_context(|| format!("writing {}", md_path.display()))?;
+    draw_figure(&sources, cur, &args.out.join("visits.png"))?;
+    print!("{table}");
+    println!(
+        "wrote visits.csv, summary.md, visits.png -> {}",
+        args.out.display()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Figure
+
+/// plotters' errors (generic over the backend) as `anyhow` errors.
+trait Plot<T> {
+    fn plot(self) -> Result<T>;
+}
+
+impl<T, E: std::fmt::Debug> Plot<T> for std::result::Result<T, E> {
+    fn plot(self) -> Result<T> {
+        self.map_err(|e| anyhow!("drawing failed: {e:?}"))
+    }
+}
+
+/// The report figures' font.
+const FONT: &str = "DejaVu Sans";
+/// Bar colours by target id; black as dark grey so that it shows.
+const TARGET_RGB: [RGBColor; N] = [
+    RGBColor(30, 90, 220), // blue
+    RGBColor(20, 160, 40), // green
+    RGBColor(75, 75, 75),  // black
+    RGBColor(215, 40, 40), // red
+];
+const TITLE_H: u32 = 40;
+const PANEL_W: u32 = 520;
+const PANEL_H: u32 = 360;
+const LEGEND_H: u32 = 52;
+const MAX_COLS: usize = 3;
+/// Slots on a panel's x axis: a gap, three bars, a gap, ... (three groups).
+const LAST_SLOT: i32 = 12;
+
+/// Panels a row and rows of a figure of `panels` panels.
+fn grid(panels: usize) -> (usize, usize) {
+    let cols = panels.clamp(1, MAX_COLS);
+    (cols, panels.div_ceil(cols).max(1))
+}
+
+fn figure_size(panels: usize) -> (u32, u32) {
+    let (cols, rows) = grid(panels);
+    (
+        (PANEL_W * cols as u32).max(640),
+        TITLE_H + PANEL_H * rows as u32 + LEGEND_H,
+    )
+}
+
+/// One panel: its title, the next-target distribution after each of the
+/// three others of the current target, and (for a source) the visits from
+/// each pair.
+struct Panel {
+    title: String,
+    shares: [Option<[f64; N]>; 3],
+    visits: Option<[u64; 3]>,
+}
+
+/// Draws the figure for current target `cur` (an id) to `out_png`: a panel
+/// for the chain, then one per source (see the module documentation).
+pub fn draw_figure(sources: &[(String, VisitCounts)], cur: usize, out_png: &Path) -> Result<()> {
+    if cur >= N {
+        bail!("target id {cur} out of range (0 to {})", N - 1);
+    }
+    if let Some(dir) = out_png.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
+    }
+    let size = figure_size(1 + sources.len());
+    let root = BitMapBackend::new(out_png, size).into_drawing_area();
+    draw(&root, sources, cur).with_context(|| format!("drawing {}", out_png.display()))
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    sources: &[(String, VisitCounts)],
+    cur: usize,
+) -> Result<()> {
+    root.fill(&WHITE).plot()?;
+    let others = others_of(cur);
+    let mut panels = vec![Panel {
+        title: "chain".to_string(),
+        shares: others.map(|prev| Some(successor_probs(Some(prev), Some(cur)))),
+        visits: None,
+    }];
+    for (label, counts) in sources {
+        let mut label = label.clone();
+        if label.chars().count() > 28 {
+            label = label.chars().take(27).collect::<String>() + "…";
+        }
+        panels.push(Panel {
+            title: format!(
+                "{label} ({} visits from {})",
+                counts.from_count(cur),
+                TARGET_COLOURS[cur]
+            ),
+            shares: others.map(|prev| counts.conditional(prev, cur)),
+            visits: Some(others.map(|prev| counts.pair_count(prev, cur))),
+        });
+    }
+    let (cols, rows) = grid(panels.len());
+    let title = format!(
+        "Next target after {}, by the target visited before it",
+        TARGET_COLOURS[cur]
+    );
+    let body = root.titled(&title, (FONT, 22)).plot()?;
+    let (area, legend) = body.split_vertically(PANEL_H * rows as u32);
+    let areas = area.split_evenly((rows, cols));
+    for (panel, area) in panels.iter().zip(areas.iter()) {
+        draw_panel(area, panel, &others)?;
+    }
+    draw_legend(&legend, &others)?;
+    root.present().plot()
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    others: &[usize; 3],
+) -> Result<()> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 20))
+        .margin(10)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d((0..LAST_SLOT).into_segmented(), 0f64..1.0)
+        .plot()?;
+    let labels: Vec<String> = others
+        .iter()
+        .enumerate()
+        .map(|(g, &prev)| match panel.visits {
+            Some(v) => format!("{} ({})", TARGET_COLOURS[prev], v[g]),
+            None => TARGET_COLOURS[prev].to_string(),
+        })
+        .collect();
+    // Group g holds the bars at slots 4g+1..=4g+3; its label sits under the
+    // middle one.
+    let fmt_x = |x: &SegmentValue<i32>| match x {
+        SegmentValue::CenterOf(s) => (0..3)
+            .find(|g| 4 * g + 2 == *s)
+            .map(|g| labels[g as usize].clone())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let fmt_y = |y: &f64| format!("{y:.1}");
+    let x_desc = if panel.visits.is_some() {
+        "previous target (visits)"
+    } else {
+        "previous target"
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(2 * (LAST_SLOT as usize + 1))
+        .y_labels(6)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
+        .x_desc(x_desc)
+        .y_desc("share of next target")
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(240, 240, 240))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .plot()?;
+    for (g, shares) in panel.shares.iter().enumerate() {
+        let g = g as i32;
+        let Some(shares) = shares else {
+            let style = (FONT, 14)
+                .into_font()
+                .color(&RGBColor(120, 120, 120))
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "no visits".to_string(),
+                    (SegmentValue::CenterOf(4 * g + 2), 0.04),
+                    style,
+                )))
+                .plot()?;
+            continue;
+        };
+        let bars = others.iter().enumerate().map(|(k, &next)| {
+            let slot = 4 * g + 1 + k as i32;
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(slot), 0.0),
+                    (SegmentValue::Exact(slot + 1), shares[next]),
+                ],
+                TARGET_RGB[next].filled(),
+            );
+            bar.set_margin(0, 0, 2, 2);
+            bar
+        });
+        chart.draw_series(bars).plot()?;
+    }
+    Ok(())
+}
+
+/// The legend band: a swatch and the colour name of each possible next
+/// target.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    others: &[usize; 3],
+) -> Result<()> {
+    const PREFIX_W: i32 = 130;
+    const ENTRY_W: i32 = 110;
+    let (w, h) = area.dim_in_pixel();
+    let total = PREFIX_W + 3 * ENTRY_W;
+    let x0 = ((w as i32 - total) / 2).max(0);
+    let y = (h as i32 / 2).max(12);
+    let text = |s: &str, x: i32| {
+        Text::new(
+            s.to_string(),
+            (x, y),
+            (FONT, 17)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        )
+    };
+    area.draw(&text("next target:", x0)).plot()?;
+    for (k, &id) in others.iter().enumerate() {
+        let x = x0 + PREFIX_W + k as i32 * ENTRY_W;
+        area.draw(&Rectangle::new(
+            [(x, y - 9), (x + 18, y + 9)],
+            TARGET_RGB[id].filled(),
+        ))
+        .plot()?;
+        area.draw(&text(TARGET_COLOURS[id], x + 26)).plot()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    const HEADER: &str = "episode,step,reward,visits,last_visited,next_target";
+
+    /// A fresh directory for one test.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ctrlbench-visits-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// xorshift64: a small deterministic generator of uniforms in [0, 1).
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn uniform(&mut self) -> f64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        fn draw(&mut self, probs: &[f64; N]) -> usize {
+            let u = self.uniform();
+            let mut cumulative = 0.0;
+            let mut last = 0;
+            for (id, &p) in probs.iter().enumerate() {
+                if p > 0.0 {
+                    cumulative += p;
+                    last = id;
+                    if u < cumulative {
+                        return id;
+                    }
+                }
+            }
+            last
+        }
+    }
+
+    /// A play CSV of `episodes` episodes of `visits` visits each, the next
+    /// target drawn from `next(prev, cur)`, two idle rows before each visit.
+    fn synthetic_play(
+        episodes: usize,
+        visits: usize,
+        seed: u64,
+        next: impl Fn(Option<usize>, Option<usize>) -> [f64; N],
+    ) -> String {
+        let mut rng = XorShift(seed);
+        let mut text = format!("{HEADER}\n");
+        for ep in 0..episodes {
+            let (mut prev, mut cur) = (None, None);
+            let mut target = rng.draw(&next(prev, cur));
+            let mut step = 0;
+            for v in 0..visits {
+                let last = cur.map_or(-1, |c| c as i64);
+                for _ in 0..2 {
+                    step += 1;
+                    let _ = writeln!(text, "{ep},{step},0.5,{v},{last},{target}");
+                }
+                (prev, cur) = (cur, Some(target));
+                target = rng.draw(&next(prev, cur));
+                step += 1;
+                let _ = writeln!(text, "{ep},{step},1,{},{},{target}", v + 1, cur.unwrap());
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn counts_triples_per_episode() {
+        let dir = temp_dir("counts");
+        let path = write(
+            &dir,
+            "play.csv",
+            &format!(
+                "{HEADER}\n\
+                 0,1,0.1,0,-1,1\n\
+                 0,2,0.1,1,1,2\n\
+                 0,3,0.1,1,1,2\n\
+                 0,4,0.1,2,2,3\n\
+                 0,5,0.1,3,3,0\n\
+                 0,6,0.1,,,\n\
+                 0,7,0.1,4,0,1\n\
+                 1,1,0.1,1,2,3\n\
+                 1,2,0.1,2,3,0\n\
+                 1,3,0.1,3,0,1\n\
+                 1,4,0.1,3,0,1\n"
+            ),
+        );
+        let c = VisitCounts::from_play_csv(&path).unwrap();
+        // Episode 0: 1, 2, 3, 0; episode 1 (first row already a visit): 2, 3, 0.
+        assert_eq!(c.episodes, 2);
+        assert_eq!(c.visits, 7);
+        assert_eq!(c.triples(), 3);
+        assert_eq!(c.counts[1][2][3], 1);
+        assert_eq!(c.counts[2][3][0], 2);
+        // Nothing spans the two episodes.
+        assert_eq!(c.counts[3][0][2], 0);
+        assert_eq!(c.counts[0][2][3], 0);
+        assert_eq!(c.conditional(2, 3), Some([1.0, 0.0, 0.0, 0.0]));
+        assert_eq!(c.conditional(0, 1), None);
+        assert_eq!(c.from_count(3), 2);
+        assert_eq!(c.pair_count(1, 2), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_jump_records_the_named_target_and_cuts_the_sequence() {
+        let dir = temp_dir("jump");
+        let path = write(
+            &dir,
+            "play.csv",
+            &format!(
+                "{HEADER}\n\
+                 0,1,0,1,1,2\n\
+                 0,2,0,2,2,3\n\
+                 0,3,0,3,3,0\n\
+                 0,4,0,5,1,2\n\
+                 0,5,0,6,2,3\n\
+                 0,6,0,7,3,0\n"
+            ),
+        );
+        let c = VisitCounts::from_play_csv(&path).unwrap();
+        assert_eq!(c.visits, 6);
+        assert_eq!(c.counts[1][2][3], 2);
+        assert_eq!(c.counts[2][3][1], 0);
+        assert_eq!(c.counts[3][1][2], 0);
+        assert_eq!(c.triples(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = temp_dir("errors");
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "missing.csv",
+                "episode,step,reward,visits\n0,1,0,0\n".to_string(),
+                "last_visited",
+            ),
+            (
+                "text.csv",
+                format!("{HEADER}\n0,1,0,one,-1,1\n"),
+                "not a number",
+            ),
+            (
+                "range.csv",
+                format!("{HEADER}\n0,1,0,1,4,1\n"),
+                "out of range",
+            ),
+            (
+                "falls.csv",
+                format!("{HEADER}\n0,1,0,2,1,1\n0,2,0,1,1,1\n"),
+                "falls",
+            ),
+            (
+                "none.csv",
+                format!("{HEADER}\n0,1,0,1,-1,1\n"),
+                "names no target",
+            ),
+        ];
+        for (name, text, what) in cases {
+            let path = write(&dir, name, &text);
+            let err = format!("{:#}", VisitCounts::from_play_csv(&path).unwrap_err());
+            assert!(err.contains(name), "{name}: {err}");
+            assert!(err.contains(what), "{name}: {err}");
+        }
+        let err = VisitCounts::from_play_csv(&dir.join("absent.csv")).unwrap_err();
+        assert!(format!("{err:#}").contains("absent.csv"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_source_drawn_from_the_chain_matches_it() {
+        let dir = temp_dir("chain");
+        let text = synthetic_play(200, 60, 0x9E37_79B9_7F4A_7C15, successor_probs);
+        let path = write(&dir, "chain.csv", &text);
+        let c = VisitCounts::from_play_csv(&path).unwrap();
+        assert_eq!(c.episodes, 200);
+        assert_eq!(c.visits, 200 * 60);
+        assert_eq!(c.triples(), 200 * 58);
+        let s = c.summary("drawn");
+        assert!(s.mean_tv_to_chain < 0.05, "{s:?}");
+        assert!(s.mean_tv_to_memoryless > 0.3, "{s:?}");
+        assert!((s.preferred_share - 0.9).abs() < 0.03, "{s:?}");
+        // The chain never returns to the previous target.
+        for p in 0..N {
+            for q in 0..N {
+                assert_eq!(c.counts[p][q][p], 0);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_memoryless_source_matches_the_memoryless_answer() {
+        let mut c = VisitCounts::default();
+        let mut rng = XorShift(12345);
+        let mut seq = vec![rng.draw(&successor_probs(None, None))];
+        for _ in 0..20_000 {
+            let cur = *seq.last().unwrap();
+            seq.push(rng.draw(&successor_probs(None, Some(cur))));
+        }
+        c.add_sequence(&seq);
+        let s = c.summary("memoryless");
+        assert!(s.mean_tv_to_memoryless < 0.05, "{s:?}");
+        assert!(s.mean_tv_to_chain > 0.3, "{s:?}");
+        assert!((s.preferred_share - 1.0 / 3.0).abs() < 0.03, "{s:?}");
+    }
+
+    #[test]
+    fn references_and_markdown() {
+        let md = summary_markdown(&[VisitCounts::default().summary("empty")]);
+        assert!(md.contains("| empty | 0 | 0 | 0 | – | – | – |"), "{md}");
+        assert!(
+            md.contains("| *chain (reference)* | | | | 0.000 | 0.567 | 0.900 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| *memoryless (reference)* | | | | 0.567 | 0.000 | 0.333 |"),
+            "{md}"
+        );
+        // The preferred successor: blue -> green => black.
+        assert_eq!(preferred_successor(0, 1), Some(2));
+        assert_eq!(preferred_successor(1, 1), None);
+    }
+
+    #[test]
+    fn labels_sum_and_table_rows() {
+        let dir = temp_dir("labels");
+        let a = write(
+            &dir,
+            "a.csv",
+            &format!("{HEADER}\n0,1,0,1,0,1\n0,2,0,2,1,2\n0,3,0,3,2,3\n"),
+        );
+        let b = write(
+            &dir,
+            "seed1.csv",
+            &format!("{HEADER}\n0,1,0,1,0,1\n0,2,0,2,1,3\n0,3,0,3,3,0\n"),
+        );
+        assert_eq!(
+            parse_play(&format!("prior={}", a.display())).unwrap(),
+            ("prior".to_string(), a.clone())
+        );
+        assert_eq!(
+            parse_play(&b.display().to_string()).unwrap(),
+            ("seed1".to_string(), b.clone())
+        );
+        assert!(parse_play("=x.csv").is_err());
+        let plays = vec![
+            format!("prior={}", a.display()),
+            b.display().to_string(),
+            format!("prior={}", b.display()),
+        ];
+        let sources = load_sources(&plays, COUNT_COLUMN, ID_COLUMN).unwrap();
+        assert_eq!(sources.len(), 2);
+        assert_eq!(sources[0].0, "prior");
+        assert_eq!(sources[0].1.episodes, 2);
+        assert_eq!(sources[0].1.counts[0][1][2], 1);
+        assert_eq!(sources[0].1.counts[0][1][3], 1);
+        assert_eq!(sources[0].1.conditional(0, 1), Some([0.0, 0.0, 0.5, 0.5]));
+        assert_eq!(sources[1].0, "seed1");
+
+        let out = dir.join("visits.csv");
+        write_table(&sources, &out).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "source,prev,cur,next,count,share,chain_probability"
+        );
+        assert_eq!(lines.len(), 1 + 36 * 3);
+        assert!(lines[1..37].iter().all(|l| l.starts_with("chain,")));
+        assert!(lines.contains(&"chain,blue,green,black,,0.9,0.9"), "{text}");
+        assert!(
+            lines.contains(&"prior,blue,green,black,1,0.5,0.9"),
+            "{text}"
+        );
+        assert!(lines.contains(&"prior,blue,green,red,1,0.5,0.1"), "{text}");
+        assert!(lines.contains(&"seed1,green,blue,red,0,,0.1"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn target_names() {
+        assert_eq!(target_id("green").unwrap(), 1);
+        assert_eq!(target_id("Black").unwrap(), 2);
+        assert_eq!(target_id("3").unwrap(), 3);
+        assert!(target_id("purple").is_err());
+        assert!(target_id("4").is_err());
+    }
+
+    #[test]
+    fn the_figure_renders() {
+        let dir = temp_dir("figure");
+        let mut chain = VisitCounts::default();
+        chain.add_sequence(&{
+            let mut rng = XorShift(7);
+            let (mut prev, mut cur) = (None, None);
+            let mut seq = Vec::new();
+            for _ in 0..2000 {
+                let next = rng.draw(&successor_probs(prev, cur));
+                seq.push(next);
+                (prev, cur) = (cur, Some(next));
+            }
+            seq
+        });
+        let sources = vec![
+            ("drawn from the chain".to_string(), chain),
+            ("empty".to_string(), VisitCounts::default()),
+        ];
+        let png = dir.join("visits.png");
+        draw_figure(&sources, 1, &png).unwrap();
+        let len = std::fs::metadata(&png).unwrap().len();
+        assert!(len > 0);
+        assert!(draw_figure(&sources, 4, &dir.join("bad.png")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
