@@ -65,7 +65,7 @@ use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, 
 use crate::buffer::{ReplayBuffer, TransitionBatch};
 use crate::nn::{
     Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
-    copy_params, polyak_update,
+    copy_params, load_parts, normal_noise, polyak_update, rows, save_parts,
 };
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
@@ -535,22 +535,12 @@ impl BPrior {
 
     /// Standard normal noise of the given shape from the agent's generator.
     fn noise(&mut self, rows: usize, cols: usize) -> Tensor {
-        let rng = &mut self.state.noise_rng;
-        let v: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
-        Tensor::from_slice(&v)
-            .view([rows as i64, cols as i64])
-            .to_device(self.device)
+        normal_noise(&mut self.state.noise_rng, rows, cols, self.device)
     }
 
-    /// A squashed Gaussian from a network's `[B, 2A]` output, its log std
-    /// squashed into `log_std_bounds`.
+    /// A squashed Gaussian from a network's `[B, 2A]` output.
     fn head(&self, out: Tensor) -> TanhGaussian {
-        let parts = out.chunk(2, -1);
-        let (lo, hi) = self.cfg.log_std_bounds;
-        TanhGaussian {
-            mean: parts[0].shallow_clone(),
-            log_std: (parts[1].tanh() + 1.0) * (0.5 * (hi - lo)) + lo,
-        }
+        TanhGaussian::from_head(&out, self.cfg.log_std_bounds)
     }
 
     /// π(·|s) for observations `[B, obs_dim]`.
@@ -584,9 +574,7 @@ impl BPrior {
     }
 
     fn to_tensor(&self, v: &[f32], cols: usize) -> Tensor {
-        Tensor::from_slice(v)
-            .view([-1, cols as i64])
-            .to_device(self.device)
+        rows(v, cols, self.device)
     }
 
     /// The critics' target for a batch, without gradients: [`kl_td_target`]
@@ -883,23 +871,23 @@ impl Agent for BPrior {
     }
 
     fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        for (file, part, _) in Self::var_store_files() {
-            part(self).save(dir.join(file))?;
-        }
-        for (file, part, _) in Self::optimizer_files() {
-            part(self).save(&dir.join(file))?;
-        }
+        save_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         save_json(dir, PRIOR_META, &self.meta)?;
         save_json(dir, "bprior.json", &self.state)
     }
 
     fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
-        for (file, _, part) in Self::var_store_files() {
-            part(self).load(dir.join(file))?;
-        }
-        for (file, _, part) in Self::optimizer_files() {
-            part(self).load(&dir.join(file))?;
-        }
+        load_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         self.state = load_json(dir, "bprior.json")?;
         Ok(())
     }

@@ -24,7 +24,7 @@ use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, 
 use crate::buffer::{ReplayBuffer, TransitionBatch};
 use crate::nn::{
     Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
-    copy_params, polyak_update,
+    copy_params, load_parts, normal_noise, polyak_update, rows, save_parts,
 };
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
@@ -252,23 +252,12 @@ impl Sac {
 
     /// Standard normal noise of the given shape from the agent's generator.
     fn noise(&mut self, rows: usize, cols: usize) -> Tensor {
-        let rng = &mut self.state.noise_rng;
-        let v: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
-        Tensor::from_slice(&v)
-            .view([rows as i64, cols as i64])
-            .to_device(self.device)
+        normal_noise(&mut self.state.noise_rng, rows, cols, self.device)
     }
 
     /// The policy distribution at `obs` (`[B, obs_dim]`).
     fn policy(&self, obs: &Tensor) -> TanhGaussian {
-        let out = self.actor.forward(obs);
-        let parts = out.chunk(2, -1);
-        let (lo, hi) = self.cfg.log_std_bounds;
-        let log_std = (parts[1].tanh() + 1.0) * (0.5 * (hi - lo)) + lo;
-        TanhGaussian {
-            mean: parts[0].shallow_clone(),
-            log_std,
-        }
+        TanhGaussian::from_head(&self.actor.forward(obs), self.cfg.log_std_bounds)
     }
 
     /// A reparameterised action and its log-probability, with noise `eps`.
@@ -285,9 +274,7 @@ impl Sac {
     }
 
     fn to_tensor(&self, v: &[f32], cols: usize) -> Tensor {
-        Tensor::from_slice(v)
-            .view([-1, cols as i64])
-            .to_device(self.device)
+        rows(v, cols, self.device)
     }
 
     /// A batch of `n_step` transitions for one update.
@@ -463,22 +450,22 @@ impl Agent for Sac {
     }
 
     fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        for (file, part, _) in Self::var_store_files() {
-            part(self).save(dir.join(file))?;
-        }
-        for (file, part, _) in Self::optimizer_files() {
-            part(self).save(&dir.join(file))?;
-        }
+        save_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         save_json(dir, "sac.json", &self.state)
     }
 
     fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
-        for (file, _, part) in Self::var_store_files() {
-            part(self).load(dir.join(file))?;
-        }
-        for (file, _, part) in Self::optimizer_files() {
-            part(self).load(&dir.join(file))?;
-        }
+        load_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         self.state = load_json(dir, "sac.json")?;
         Ok(())
     }

@@ -520,22 +520,22 @@ impl Agent for Dcwm {
     }
 
     fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        for (file, part, _) in Self::var_store_files() {
-            part(self).save(dir.join(file))?;
-        }
-        for (file, part, _) in Self::optimizer_files() {
-            part(self).save(&dir.join(file))?;
-        }
+        crate::nn::save_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         save_json(dir, "dcwm.json", &self.state)
     }
 
     fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
-        for (file, _, part) in Self::var_store_files() {
-            part(self).load(dir.join(file))?;
-        }
-        for (file, _, part) in Self::optimizer_files() {
-            part(self).load(&dir.join(file))?;
-        }
+        crate::nn::load_parts(
+            self,
+            dir,
+            &Self::var_store_files(),
+            &Self::optimizer_files(),
+        )?;
         self.state = load_json(dir, "dcwm.json")?;
         self.prev_mean = [None, None];
         self.plan_nets = None;

@@ -13,7 +13,10 @@
 //! * [`TanhGaussian`]: the tanh-squashed Gaussian of SAC with its exact
 //!   log-density.
 //! * [`polyak_update`], [`copy_params`]: target networks.
-//! * [`CheckpointPart`]: how an agent lists the files of its checkpoint.
+//! * [`CheckpointPart`], [`save_parts`], [`load_parts`]: how an agent lists,
+//!   writes and reads the files of its checkpoint.
+//! * [`rows`], [`normal_noise`]: host data and the agent's own noise as
+//!   tensors.
 //!
 //! Every item keeps its path `crate::nn::X`; the submodules are private.
 
@@ -25,13 +28,67 @@ pub use adam::Adam;
 pub use ensemble::EnsembleMlp;
 pub use mlp::{Activation, CastMlp, Mlp, MlpSpec, WeightInit};
 
-use tch::{Tensor, nn};
+use std::path::Path;
+
+use tch::{Device, Tensor, nn};
+
+use crate::rng::Rng;
 
 /// One file of an agent's checkpoint: its name and the part of the agent `A`
 /// it holds (a parameter store or an optimizer), read to save and written to
 /// load. An agent lists its parts once, so that `save` and `load` name each
 /// file once and in the same order.
 pub type CheckpointPart<A, T> = (&'static str, fn(&A) -> &T, fn(&mut A) -> &mut T);
+
+/// Writes every listed part of `agent` into `dir`: the parameter stores,
+/// then the optimizers, each as its file.
+pub fn save_parts<A>(
+    agent: &A,
+    dir: &Path,
+    stores: &[CheckpointPart<A, nn::VarStore>],
+    optimizers: &[CheckpointPart<A, Adam>],
+) -> Result<(), tch::TchError> {
+    for (file, part, _) in stores {
+        part(agent).save(dir.join(file))?;
+    }
+    for (file, part, _) in optimizers {
+        part(agent).save(&dir.join(file))?;
+    }
+    Ok(())
+}
+
+/// Reads back the parts [`save_parts`] wrote.
+pub fn load_parts<A>(
+    agent: &mut A,
+    dir: &Path,
+    stores: &[CheckpointPart<A, nn::VarStore>],
+    optimizers: &[CheckpointPart<A, Adam>],
+) -> Result<(), tch::TchError> {
+    for (file, _, part) in stores {
+        part(agent).load(dir.join(file))?;
+    }
+    for (file, _, part) in optimizers {
+        part(agent).load(&dir.join(file))?;
+    }
+    Ok(())
+}
+
+/// Row-major `f32` values as a `[rows, cols]` tensor on `device`.
+pub fn rows(values: &[f32], cols: usize, device: Device) -> Tensor {
+    Tensor::from_slice(values)
+        .view([-1, cols as i64])
+        .to_device(device)
+}
+
+/// Standard normal noise `[rows, cols]` drawn from the agent's own `rng`
+/// (not libtorch's generator, so a CPU run is reproducible and its
+/// checkpoint holds the stream), on `device`.
+pub fn normal_noise(rng: &mut Rng, rows: usize, cols: usize, device: Device) -> Tensor {
+    let v: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
+    Tensor::from_slice(&v)
+        .view([rows as i64, cols as i64])
+        .to_device(device)
+}
 
 /// `target ← target + τ (online − target)` for every variable of `online`
 /// (matched by name): one `lerp_` kernel per tensor, as PyTorch's
@@ -71,6 +128,17 @@ pub struct TanhGaussian {
 }
 
 impl TanhGaussian {
+    /// The distribution a policy head's `[B, 2A]` output describes: the
+    /// means, then log standard deviations squashed into `bounds` by tanh
+    /// (SAC's parameterisation).
+    pub fn from_head(out: &Tensor, (lo, hi): (f64, f64)) -> Self {
+        let parts = out.chunk(2, -1);
+        TanhGaussian {
+            mean: parts[0].shallow_clone(),
+            log_std: (parts[1].tanh() + 1.0) * (0.5 * (hi - lo)) + lo,
+        }
+    }
+
     /// A reparameterised sample `a = tanh(μ + σ ε)` and its log-density
     /// (summed over action dimensions, shape `[B, 1]`).
     pub fn rsample(&self) -> (Tensor, Tensor) {

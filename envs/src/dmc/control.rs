@@ -60,8 +60,7 @@ impl DmcEnv {
             control_timestep,
             action_repeat: 1,
             info_names: task.info_names().to_vec(),
-            // Every suite reward is a product of `rewards.tolerance` terms.
-            reward_range: Some((0.0, 1.0)),
+            reward_range: task.reward_range(),
         };
         let mut random = RandomState::from_entropy();
         task.on_seed(&mut physics, &mut random)?;

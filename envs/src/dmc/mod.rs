@@ -100,6 +100,13 @@ pub trait Task: Send {
     /// The reward of the current state.
     fn reward(&self, physics: &Physics) -> f64;
 
+    /// The range of the task's rewards: [0, 1] for the suite's tasks, whose
+    /// rewards are products of `rewards.tolerance` terms; `None` when
+    /// unbounded or not declared.
+    fn reward_range(&self) -> Option<(f64, f64)> {
+        Some((0.0, 1.0))
+    }
+
     /// `Some(discount)` when the episode terminates in the current state.
     fn termination(&self, _physics: &Physics) -> Option<f64> {
         None

@@ -44,33 +44,37 @@
 //!   12 ordered pairs and `P(next | c) = 1/3` for each of the three others.
 //!
 //! **Visits.** A target is visited when the point mass has stayed within
-//! [`TARGET_RADIUS`] of its centre, slower than [`STILL_SPEED`], for
-//! [`DWELL`] consecutive control steps; any target but the last visited one
-//! can be visited, the next target or another (a *hit* is a visit of the
-//! next target). The visited target becomes the last visited, a new next
-//! target is drawn from the chain given the last two visited targets, and
-//! the dwell count restarts. So the history a policy observes is the one it
-//! made: a policy that follows `next_target` visits in the chain's order, and
-//! a behavior prior played as a policy (without `next_target`) visits in its
-//! own order, which `last_visited` records. The dwell is there so that the moment the next target is
-//! revealed says nothing about where the mass came from: a prior without
-//! memory must not read the previous target off the approach velocity. Being
-//! inside the target is not enough for that: the point mass's top speed is
-//! about 0.1 m/s (actuator force 0.1 N against joint damping 1 N·s/m, time
-//! constant 0.3 s), and a mass crossing the 6 cm disc through its centre at
-//! that speed stays inside it for about 30 control steps; so only steps at
-//! rest count, and at the reveal the mass has been (nearly) still for
-//! [`DWELL`] steps. At top speed a side of the square takes about 100
-//! control steps, so an episode holds several visits.
+//! [`TARGET_RADIUS`] of its centre for [`DWELL`] consecutive control steps;
+//! any target but the last visited one can be visited, the next target or
+//! another (a *hit* is a visit of the next target). The visited target
+//! becomes the last visited, a new next target is drawn from the chain given
+//! the last two visited targets, and the dwell count restarts. So the
+//! history a policy observes is the one it made: a policy that follows
+//! `next_target` visits in the chain's order, and a behavior prior played as
+//! a policy (without `next_target`) visits in its own order, which
+//! `last_visited` records. The point mass's top speed is about 0.1 m/s
+//! (actuator force 0.1 N against joint damping 1 N·s/m, time constant 0.3
+//! s): a side of the square takes about 100 control steps, and crossing a
+//! target through its centre at full speed keeps the mass inside it for
+//! about 30, so a visit does not need a stop.
 //!
-//! **Reward.** Per control step, in [0, 1]: dm_control's
-//! `tolerance(d, bounds=(0, TARGET_RADIUS), margin=0.2, sigmoid="gaussian",
-//! value_at_margin=0.1)` of the distance `d` from the point mass to the target
-//! the step's action was aimed at (the next target before the step; when the
-//! step completes a visit, the target just visited). So "be at the next
-//! target": 1 inside it, then `0.1^(x²)` at `x` margins beyond its rim (0.1
-//! at 0.2 m, 1e-4 at 0.4 m; about 4e-4 at a neighbouring target), so the
-//! shaping is felt mostly within a margin or two of the target.
+//! **The leak a prior must not use.** When a visit completes the mass is
+//! still moving the way it came, so its velocity tells where it came from:
+//! a prior that sees `velocity` has a memory of the previous target. The
+//! experiment's priors therefore see `position` and `targets` (and, with
+//! memory, `last_targets`), not `velocity`. Their position inside the
+//! target at the reveal still carries a little of the approach side (the
+//! visit completes about 2 cm into the disc at full speed).
+//!
+//! **Reward.** Per control step: [`HIT_REWARD`] at the step a hit completes,
+//! plus [`PROGRESS_WEIGHT`] times the step's progress toward the target it
+//! was aimed at (the next target before the step): `d_before − d_after`.
+//! The progress telescopes within a leg (the sum over a leg is the weight
+//! times the distance covered toward its target), so hovering near a target
+//! earns nothing and only hits add up; a leg of the square is worth about
+//! 1 + 1.7 (the side 0.2 m minus the radius, times 10). Progress per step is
+//! at most about ±0.02, so the reward lies in [−0.03, 1.03]; the task
+//! declares no reward range.
 //!
 //! **Observation** groups, in order: `position` (2, `qpos`), `velocity`
 //! (2, `qvel`), `targets` (8, the four targets' x, y in id order),
@@ -92,7 +96,6 @@
 //! position (two `uniform` draws), then one `random_sample` per next target.
 
 use super::mjcf;
-use super::rewards::{Sigmoid, Tolerance};
 use super::{DmcEnv, Task, TaskDef, put, randomize_limited_and_rotational_joints};
 use crate::error::EnvError;
 use crate::physics::Physics;
@@ -125,20 +128,16 @@ pub const TARGET_RADIUS: f64 = 0.03;
 const TARGET_HEIGHT: f64 = 0.01;
 /// The sites' colours (`rgba`), by id; half transparent.
 const TARGET_RGBA: [&str; N_TARGETS] = ["0 0 1 0.5", "0 0.8 0 0.5", "0 0 0 0.5", "1 0 0 0.5"];
-/// Consecutive control steps the point mass must stay at rest at the next
-/// target for its visit to complete.
+/// Consecutive control steps the point mass must stay at a target for its
+/// visit to complete.
 pub const DWELL: usize = 10;
-/// Speed (m/s) below which a step at the next target counts toward the
-/// dwell (a fifth of the point mass's top speed).
-pub const STILL_SPEED: f64 = 0.02;
 /// Probability of the preferred successor of a pair of visited targets (the
 /// other one of the two allowed gets the rest).
 pub const PREFERRED_PROBABILITY: f64 = 0.9;
-/// Distance beyond the target's rim at which the reward has fallen to
-/// [`REWARD_VALUE_AT_MARGIN`].
-pub const REWARD_MARGIN: f64 = 0.2;
-/// Reward at [`REWARD_MARGIN`] beyond the target's rim.
-pub const REWARD_VALUE_AT_MARGIN: f64 = 0.1;
+/// Reward of a hit (a visit of the next target).
+pub const HIT_REWARD: f64 = 1.0;
+/// Reward per metre of progress toward the next target.
+pub const PROGRESS_WEIGHT: f64 = 10.0;
 /// The task's per-step info values.
 pub const INFO_NAMES: &[&str] = &["visits", "hits", "last_visited", "next_target"];
 /// Episode length in seconds (dm_control's point mass).
@@ -212,11 +211,14 @@ pub fn successor_probs(prev: Option<usize>, cur: Option<usize>) -> [f64; N_TARGE
     probs
 }
 
-/// Draws the next target from [`successor_probs`] with one `random_sample`
-/// (inverse of the cumulative distribution over ids in order).
+/// Draws the next target from [`successor_probs`] with one `random_sample`.
 fn draw_next(prev: Option<usize>, cur: Option<usize>, random: &mut RandomState) -> usize {
-    let probs = successor_probs(prev, cur);
-    let u = random.random_sample();
+    inverse_cdf(&successor_probs(prev, cur), random.random_sample())
+}
+
+/// The id whose cumulative probability (over ids in order, those of
+/// probability 0 skipped) first exceeds the uniform draw `u` in [0, 1).
+pub fn inverse_cdf(probs: &[f64; N_TARGETS], u: f64) -> usize {
     let mut cumulative = 0.0;
     let mut last = 0;
     for (id, &p) in probs.iter().enumerate() {
@@ -243,24 +245,25 @@ fn one_hot(id: Option<usize>) -> [f64; N_TARGETS] {
 
 /// Visit the targets in the order the Markov chain draws them.
 pub struct SeqNav {
-    pointmass: usize,
     /// The target to visit next.
     next: usize,
-    /// The target the current step's action was aimed at (the next target
-    /// before the step), which the reward measures the distance to.
-    aimed: usize,
     /// The last visited target.
     last: Option<usize>,
     /// The target visited before the last one.
     before_last: Option<usize>,
-    /// The target the point mass rests at (not the last visited), if any.
+    /// The target the point mass is in (not the last visited), if any.
     resting_at: Option<usize>,
-    /// Consecutive control steps it has rested there.
+    /// Consecutive control steps it has been there.
     dwell: usize,
     /// Visits completed this episode.
     visits: usize,
     /// Visits of the next target this episode.
     hits: usize,
+    /// Distance from the point mass to the next target after the last step
+    /// (or the reset).
+    distance: f64,
+    /// The reward of the last step.
+    reward: f64,
 }
 
 impl SeqNav {
@@ -269,21 +272,22 @@ impl SeqNav {
             physics.site_id(site)?;
         }
         Ok(SeqNav {
-            pointmass: physics.geom_id("pointmass")?,
             next: 0,
-            aimed: 0,
             last: None,
             before_last: None,
             resting_at: None,
             dwell: 0,
             visits: 0,
             hits: 0,
+            distance: 0.0,
+            reward: 0.0,
         })
     }
 
-    /// Planar distance from the point mass's centre to a target's centre.
-    fn distance_to(&self, physics: &Physics, target: usize) -> f64 {
-        let p = physics.geom_xpos(self.pointmass);
+    /// Planar distance from the point mass (its slide joints' positions) to
+    /// a target's centre.
+    fn distance_to(physics: &Physics, target: usize) -> f64 {
+        let p = physics.qpos();
         let [x, y] = TARGET_POSITIONS[target];
         (p[0] - x).hypot(p[1] - y)
     }
@@ -314,7 +318,8 @@ impl Task for SeqNav {
         self.visits = 0;
         self.hits = 0;
         self.next = draw_next(None, None, random);
-        self.aimed = self.next;
+        self.distance = Self::distance_to(physics, self.next);
+        self.reward = 0.0;
         Ok(())
     }
 
@@ -330,22 +335,22 @@ impl Task for SeqNav {
         put(out, &mut at, &one_hot(self.before_last));
     }
 
-    fn reward(&self, physics: &Physics) -> f64 {
-        Tolerance::bounds(0.0, TARGET_RADIUS)
-            .margin(REWARD_MARGIN)
-            .sigmoid(Sigmoid::Gaussian)
-            .value_at_margin(REWARD_VALUE_AT_MARGIN)
-            .eval(self.distance_to(physics, self.aimed))
+    fn reward(&self, _physics: &Physics) -> f64 {
+        self.reward
+    }
+
+    fn reward_range(&self) -> Option<(f64, f64)> {
+        None
     }
 
     fn after_step(&mut self, physics: &Physics, random: &mut RandomState) {
-        self.aimed = self.next;
-        let v = physics.qvel();
-        let still = v[0].hypot(v[1]) < STILL_SPEED;
+        let aimed = self.next;
+        let after = Self::distance_to(physics, aimed);
+        let mut reward = PROGRESS_WEIGHT * (self.distance - after);
         // Targets lie farther apart than two radii: at most one is here.
         let here = (0..N_TARGETS)
-            .find(|&t| self.distance_to(physics, t) <= TARGET_RADIUS)
-            .filter(|&t| still && Some(t) != self.last);
+            .find(|&t| Self::distance_to(physics, t) <= TARGET_RADIUS)
+            .filter(|&t| Some(t) != self.last);
         match here {
             Some(t) if self.resting_at == Some(t) => self.dwell += 1,
             Some(_) => self.dwell = 1,
@@ -356,13 +361,18 @@ impl Task for SeqNav {
             && self.dwell >= DWELL
         {
             self.visits += 1;
-            self.hits += usize::from(t == self.next);
+            if t == aimed {
+                self.hits += 1;
+                reward += HIT_REWARD;
+            }
             self.before_last = self.last;
             self.last = Some(t);
             self.next = draw_next(self.before_last, self.last, random);
             self.resting_at = None;
             self.dwell = 0;
         }
+        self.distance = Self::distance_to(physics, self.next);
+        self.reward = reward;
     }
 
     fn info_names(&self) -> &'static [&'static str] {
@@ -488,35 +498,44 @@ mod tests {
     }
 
     #[test]
-    fn reward_is_shaped_around_the_aimed_target() {
-        let (mut env, _) = reset(0);
-        let mut task = SeqNav::new(env.physics()).unwrap();
-        for (target, &[x, y]) in TARGET_POSITIONS.iter().enumerate() {
-            task.aimed = target;
-            // Offsets along x towards the arena's centre keep the mass inside.
-            let inward = -x.signum();
-            let mut reward_at = |dx: f64| {
-                place(&mut env, x + inward * dx, y);
-                task.reward(env.physics())
+    fn the_reward_is_progress_plus_hits_and_telescopes() {
+        let (mut env, obs) = reset(0);
+        let target = hot(group(&env, &obs, "next_target")).unwrap();
+        let [tx, ty] = TARGET_POSITIONS[target];
+        let start = group(&env, &obs, "position").to_vec();
+        let d0 = (start[0] - tx).hypot(start[1] - ty);
+        // Away from the target for 30 steps, then a proportional controller
+        // to it until the hit: the rewards sum to the weighted net progress
+        // plus the hit.
+        let mut total = 0.0;
+        let mut obs = obs;
+        for k in 0..1000 {
+            let p = group(&env, &obs, "position").to_vec();
+            let action = if k < 30 {
+                [-(tx - p[0]).signum(), -(ty - p[1]).signum()]
+            } else {
+                [
+                    (20.0 * (tx - p[0])).clamp(-1.0, 1.0),
+                    (20.0 * (ty - p[1])).clamp(-1.0, 1.0),
+                ]
             };
-            assert_eq!(reward_at(0.0), 1.0);
-            assert_eq!(reward_at(0.02), 1.0);
-            let at_margin = reward_at(TARGET_RADIUS + REWARD_MARGIN);
-            assert!((at_margin - 0.1).abs() < 1e-9, "{at_margin}");
-            assert!(reward_at(TARGET_RADIUS + REWARD_MARGIN + 0.01) < 0.1);
-            assert!(reward_at(0.04) < 1.0);
-        }
-        for i in 0..=20 {
-            for j in 0..=20 {
-                let (x, y) = (-0.29 + 0.029 * i as f64, -0.29 + 0.029 * j as f64);
-                place(&mut env, x, y);
-                for target in 0..N_TARGETS {
-                    task.aimed = target;
-                    let r = task.reward(env.physics());
-                    assert!((0.0..=1.0).contains(&r), "{r} at ({x}, {y})");
-                }
+            let s = env.step(&action).unwrap();
+            total += s.reward;
+            assert!((-0.03..=1.03).contains(&s.reward), "{}", s.reward);
+            if k < 30 {
+                assert!(s.reward < 0.0, "moving away: {}", s.reward);
             }
+            if s.info.value(env.spec(), "hits") == Some(1.0) {
+                let p = env.physics().qpos();
+                let d = (p[0] - tx).hypot(p[1] - ty);
+                let expect = PROGRESS_WEIGHT * (d0 - d) + HIT_REWARD;
+                assert!((total - expect).abs() < 1e-9, "{total} vs {expect}");
+                assert!(d <= TARGET_RADIUS);
+                return;
+            }
+            obs = s.obs;
         }
+        panic!("no hit");
     }
 
     #[test]
@@ -573,8 +592,12 @@ mod tests {
         place(&mut env, x, y);
         for k in 1..=DWELL {
             let (s, visited, next, visits) = step(&mut env, &ZERO_ACTION);
-            // The reward refers to the target the step was aimed at.
-            assert_eq!(s.reward, 1.0, "step {k}");
+            // At rest: no progress (after the first step, which counts the
+            // jump `place` made); the hit pays at its step.
+            if k > 1 {
+                let want = if k == DWELL { HIT_REWARD } else { 0.0 };
+                assert_eq!(s.reward, want, "step {k}");
+            }
             let shown_next = hot(group(&env, &s.obs, "next_target")).unwrap();
             let last_targets = group(&env, &s.obs, "last_targets");
             assert_eq!(shown_next as f64, next);

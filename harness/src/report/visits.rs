@@ -897,19 +897,7 @@ mod tests {
         }
 
         fn draw(&mut self, probs: &[f64; N]) -> usize {
-            let u = self.uniform();
-            let mut cumulative = 0.0;
-            let mut last = 0;
-            for (id, &p) in probs.iter().enumerate() {
-                if p > 0.0 {
-                    cumulative += p;
-                    last = id;
-                    if u < cumulative {
-                        return id;
-                    }
-                }
-            }
-            last
+            envs::dmc::seqnav::inverse_cdf(probs, self.uniform())
         }
     }
 
