@@ -72,8 +72,11 @@
 //! The progress telescopes within a leg (the sum over a leg is the weight
 //! times the distance covered toward its target), so hovering near a target
 //! earns nothing and only hits add up; a leg of the square is worth about
-//! 1 + 1.7 (the side 0.2 m minus the radius, times 10). Progress per step is
-//! at most about ±0.02, so the reward lies in [−0.03, 1.03]; the task
+//! 10 + 17 (the side 0.2 m minus the radius, times 100), and an episode
+//! holds up to about nine legs. Progress per step is at most about ±0.2
+//! (the top speed, 0.1 m/s, over 0.02 s), on the scale of dm_control's
+//! per-step rewards, so the defaults of agents tuned on those (a KL or
+//! entropy weight) carry over; the reward lies in [−0.3, 10.3] and the task
 //! declares no reward range.
 //!
 //! **Observation** groups, in order: `position` (2, `qpos`), `velocity`
@@ -135,9 +138,9 @@ pub const DWELL: usize = 10;
 /// other one of the two allowed gets the rest).
 pub const PREFERRED_PROBABILITY: f64 = 0.9;
 /// Reward of a hit (a visit of the next target).
-pub const HIT_REWARD: f64 = 1.0;
+pub const HIT_REWARD: f64 = 10.0;
 /// Reward per metre of progress toward the next target.
-pub const PROGRESS_WEIGHT: f64 = 10.0;
+pub const PROGRESS_WEIGHT: f64 = 100.0;
 /// The task's per-step info values.
 pub const INFO_NAMES: &[&str] = &["visits", "hits", "last_visited", "next_target"];
 /// Episode length in seconds (dm_control's point mass).
@@ -521,7 +524,7 @@ mod tests {
             };
             let s = env.step(&action).unwrap();
             total += s.reward;
-            assert!((-0.03..=1.03).contains(&s.reward), "{}", s.reward);
+            assert!((-0.3..=10.3).contains(&s.reward), "{}", s.reward);
             if k < 30 {
                 assert!(s.reward < 0.0, "moving away: {}", s.reward);
             }
