@@ -71,8 +71,9 @@ use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
 
 /// Observation groups that carry task information (targets, goals, objects
-/// to move, which target comes next) rather than the body's own state:
-/// `prior_obs: auto` gives the prior every group except these.
+/// to move, which target comes next) or sense the surroundings, rather than
+/// the body's own state: `prior_obs: auto` gives the prior every group
+/// except these.
 pub const TASK_GROUPS: &[&str] = &[
     // dm_control: reacher, swimmer, finger, fish, manipulator, stacker.
     "to_target",
@@ -84,6 +85,10 @@ pub const TASK_GROUPS: &[&str] = &[
     "object_vel",
     "box_pos",
     "box_vel",
+    // quadruped and dog: the ball to fetch, the way out, the terrain.
+    "ball_state",
+    "origin",
+    "rangefinder",
     // Meta-World.
     "objects",
     "prev_objects",

@@ -152,6 +152,29 @@ fn the_prior_sees_exactly_its_groups() {
     );
     assert!(groups("some").is_err());
     assert!(groups("[]").is_err());
+    // `auto` on other domains: the body, not the objects and targets.
+    let auto = |task: &str| {
+        prior_groups(&spec(task), &PriorObs::Keyword("auto".into()))
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        auto("manipulator-bring-ball"),
+        ["arm_pos", "arm_vel", "touch", "hand_pos"]
+    );
+    assert_eq!(
+        auto("quadruped-fetch"),
+        [
+            "egocentric_state",
+            "torso_velocity",
+            "torso_upright",
+            "imu",
+            "force_torque"
+        ]
+    );
+    assert_eq!(auto("walker-walk"), ["orientations", "height", "velocity"]);
 }
 
 #[test]
