@@ -55,7 +55,7 @@
 //! `act_with: prior` acts with the prior instead of the policy (rolling out
 //! a saved prior).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use envs::EnvSpec;
 use serde::{Deserialize, Serialize};
@@ -70,145 +70,11 @@ use crate::nn::{
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, derive_seed};
 
-/// Observation groups that carry task information (targets, goals, objects
-/// to move, which target comes next) or sense the surroundings, rather than
-/// the body's own state: `prior_obs: auto` gives the prior every group
-/// except these.
-pub const TASK_GROUPS: &[&str] = &[
-    // dm_control: reacher, swimmer, finger, fish, manipulator, stacker.
-    "to_target",
-    "target",
-    "target_position",
-    "dist_to_target",
-    "target_pos",
-    "object_pos",
-    "object_vel",
-    "box_pos",
-    "box_vel",
-    // quadruped and dog: the ball to fetch, the way out, the terrain.
-    "ball_state",
-    "origin",
-    "rangefinder",
-    // Meta-World.
-    "objects",
-    "prev_objects",
-    "goal",
-    // pointmass-seqnav.
-    "next_target",
-    "last_targets",
-];
+mod config;
+mod prior;
 
-/// Which observation groups the prior sees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PriorObs {
-    /// `auto` (every group not in [`TASK_GROUPS`]) or `all`.
-    Keyword(String),
-    /// These groups, in this order.
-    Groups(Vec<String>),
-}
-
-/// What acts: the policy (training and evaluation) or the prior (a saved
-/// prior rolled out as a policy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActWith {
-    /// The policy π.
-    Policy,
-    /// The prior π0 (on its own inputs).
-    Prior,
-}
-
-/// Behavior-prior hyperparameters (`configs/agents/bprior.yaml` cites each).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct BPriorConfig {
-    /// Hidden widths of the policy and of each critic.
-    pub hidden: Vec<usize>,
-    /// Number of Q-functions; targets use their minimum.
-    pub num_q: usize,
-    /// Discount γ.
-    pub gamma: f64,
-    /// Polyak rate of the target critics.
-    pub tau: f64,
-    /// Critic learning rate.
-    pub critic_lr: f64,
-    /// Policy learning rate.
-    pub actor_lr: f64,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// Gradient steps per agent step.
-    pub utd: usize,
-    /// Update the policy every this many critic updates, then as many times.
-    pub policy_frequency: usize,
-    /// Polyak-update the target critics every this many updates.
-    pub target_frequency: usize,
-    /// n-step returns.
-    pub n_step: usize,
-    /// Bounds of the log standard deviation of π and π0 (the lower one is
-    /// the std floor).
-    pub log_std_bounds: (f64, f64),
-    /// LayerNorm in hidden layers (all networks).
-    pub layer_norm: bool,
-    /// Clip the global gradient norm of each loss (0: no clipping).
-    pub max_grad_norm: f64,
-    /// The KL weight α (the initial one when `target_kl` is set).
-    pub alpha: f64,
-    /// Tune α toward this mean KL per agent step (nats); `null`: α fixed.
-    pub target_kl: Option<f64>,
-    /// Learning rate of log α when tuned.
-    pub alpha_lr: f64,
-    /// The prior's observation groups: `auto`, `all` or a list.
-    pub prior_obs: PriorObs,
-    /// Hidden widths of the prior.
-    pub prior_hidden: Vec<usize>,
-    /// Prior learning rate (distillation).
-    pub prior_lr: f64,
-    /// Polyak rate of the target prior.
-    pub prior_tau: f64,
-    /// Update the target prior every this many updates.
-    pub prior_target_period: usize,
-    /// Train the prior by distillation (false: frozen, as loaded or as
-    /// initialised).
-    pub prior_train: bool,
-    /// Start from the prior of this finished run (its directory, or the
-    /// directory holding `prior.json`); `null`: a fresh prior.
-    pub prior_from: Option<String>,
-    /// What acts.
-    pub act_with: ActWith,
-}
-
-impl Default for BPriorConfig {
-    fn default() -> Self {
-        BPriorConfig {
-            hidden: vec![256, 256],
-            num_q: 2,
-            gamma: 0.99,
-            tau: 0.005,
-            critic_lr: 1e-3,
-            actor_lr: 3e-4,
-            batch_size: 256,
-            utd: 1,
-            policy_frequency: 2,
-            target_frequency: 1,
-            n_step: 1,
-            log_std_bounds: (0.1f64.ln(), 2.0),
-            layer_norm: false,
-            max_grad_norm: 0.0,
-            alpha: 0.03,
-            target_kl: None,
-            alpha_lr: 1e-3,
-            prior_obs: PriorObs::Keyword("auto".into()),
-            prior_hidden: vec![256, 256],
-            prior_lr: 3e-4,
-            prior_tau: 0.005,
-            prior_target_period: 1,
-            prior_train: true,
-            prior_from: None,
-            act_with: ActWith::Policy,
-        }
-    }
-}
+pub use config::{ActWith, BPriorConfig, PriorObs};
+pub use prior::{PRIOR_META, PRIOR_WEIGHTS, PriorMeta, TASK_GROUPS, prior_groups};
 
 /// `KL(p ‖ q)` of two tanh-squashed Gaussians on the same bounds: the KL
 /// of their pre-tanh diagonal Gaussians, summed over action dimensions,
@@ -233,78 +99,6 @@ pub fn kl_td_target(
     alpha: f64,
 ) -> Tensor {
     reward + discount * (next_q_min - next_kl * alpha)
-}
-
-/// The groups the prior sees, with their sizes, for `spec`'s layout.
-pub fn prior_groups(spec: &EnvSpec, sel: &PriorObs) -> Result<Vec<(String, usize)>, AgentError> {
-    let layout = &spec.layout;
-    let bad = |message: String| AgentError::Config {
-        agent: "bprior".into(),
-        message,
-    };
-    let known = || {
-        layout
-            .groups
-            .iter()
-            .map(|g| g.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let names: Vec<String> = match sel {
-        PriorObs::Keyword(k) if k == "all" => {
-            layout.groups.iter().map(|g| g.name.clone()).collect()
-        }
-        PriorObs::Keyword(k) if k == "auto" => layout
-            .groups
-            .iter()
-            .filter(|g| !TASK_GROUPS.contains(&g.name.as_str()))
-            .map(|g| g.name.clone())
-            .collect(),
-        PriorObs::Keyword(k) => {
-            return Err(bad(format!(
-                "prior_obs: '{k}' is neither `auto`, `all` nor a list of groups of {} ({})",
-                spec.name,
-                known()
-            )));
-        }
-        PriorObs::Groups(g) => g.clone(),
-    };
-    if names.is_empty() {
-        return Err(bad(format!(
-            "prior_obs selects no observation group of {} ({})",
-            spec.name,
-            known()
-        )));
-    }
-    names
-        .into_iter()
-        .map(|n| match layout.group(&n) {
-            Some(g) => Ok((n, g.len)),
-            None => Err(bad(format!(
-                "prior_obs: {} has no observation group '{n}' (its groups: {})",
-                spec.name,
-                known()
-            ))),
-        })
-        .collect()
-}
-
-/// What `prior.json` records beside the prior's weights: enough to check
-/// that another run can reuse it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PriorMeta {
-    /// The task the prior was trained on.
-    pub task: String,
-    /// Its observation groups and their sizes, in input order.
-    pub groups: Vec<(String, usize)>,
-    /// Action dimension.
-    pub action_dim: usize,
-    /// Hidden widths.
-    pub hidden: Vec<usize>,
-    /// LayerNorm in hidden layers.
-    pub layer_norm: bool,
-    /// Bounds of its log standard deviation.
-    pub log_std_bounds: (f64, f64),
 }
 
 /// Counters and generators: what a checkpoint needs besides the tensors.
@@ -690,75 +484,6 @@ impl BPrior {
         self.state.prior_loss
     }
 
-    /// Loads the prior of a finished run (`dir/final/agent/`, or `dir`
-    /// itself when it holds `prior.json`) into the prior and the target
-    /// prior, after checking that it saw the same observation groups and
-    /// acts in the same action space.
-    pub fn load_prior_from(&mut self, dir: &Path) -> Result<(), AgentError> {
-        let run_final: PathBuf = dir.join("final").join("agent");
-        let from = if run_final.join(PRIOR_META).is_file() {
-            run_final
-        } else if dir.join(PRIOR_META).is_file() {
-            dir.to_path_buf()
-        } else {
-            return Err(AgentError::Config {
-                agent: "bprior".into(),
-                message: format!(
-                    "prior_from: {} holds no prior (no final/agent/{PRIOR_META}); is it a \
-                     finished bprior run?",
-                    dir.display()
-                ),
-            });
-        };
-        let meta: PriorMeta = load_json(&from, PRIOR_META)?;
-        let mine = &self.meta;
-        let mismatch = |what: &str, theirs: String, ours: String| AgentError::Config {
-            agent: "bprior".into(),
-            message: format!(
-                "prior_from: the prior in {} ({}) has {what} {theirs}, this run needs {ours}",
-                from.display(),
-                meta.task
-            ),
-        };
-        let show = |g: &[(String, usize)]| {
-            g.iter()
-                .map(|(n, k)| format!("{n}({k})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if meta.groups != mine.groups {
-            return Err(mismatch(
-                "observation groups",
-                show(&meta.groups),
-                show(&mine.groups),
-            ));
-        }
-        if meta.action_dim != mine.action_dim {
-            return Err(mismatch(
-                "action dimension",
-                meta.action_dim.to_string(),
-                mine.action_dim.to_string(),
-            ));
-        }
-        if meta.hidden != mine.hidden || meta.layer_norm != mine.layer_norm {
-            return Err(mismatch(
-                "hidden layers",
-                format!("{:?} (layer_norm {})", meta.hidden, meta.layer_norm),
-                format!("{:?} (layer_norm {})", mine.hidden, mine.layer_norm),
-            ));
-        }
-        if meta.log_std_bounds != mine.log_std_bounds {
-            return Err(mismatch(
-                "log_std_bounds",
-                format!("{:?}", meta.log_std_bounds),
-                format!("{:?}", mine.log_std_bounds),
-            ));
-        }
-        self.prior_vs.load(from.join(PRIOR_WEIGHTS))?;
-        copy_params(&self.prior_target_vs, &self.prior_vs);
-        Ok(())
-    }
-
     /// The parameter stores of a checkpoint, each with its file.
     fn var_store_files() -> [CheckpointPart<Self, nn::VarStore>; 6] {
         [
@@ -789,11 +514,6 @@ impl BPrior {
         ]
     }
 }
-
-/// The prior's weights in a saved agent.
-pub const PRIOR_WEIGHTS: &str = "prior.safetensors";
-/// The prior's [`PriorMeta`] in a saved agent.
-pub const PRIOR_META: &str = "prior.json";
 
 impl NamedAgent for BPrior {
     type Config = BPriorConfig;

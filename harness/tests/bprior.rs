@@ -3,21 +3,12 @@
 //! (`play`), the next-target statistics of that play (`visits`), and a
 //! second run starting from the first run's prior.
 
-#[path = "../../envs/tests/common/mod.rs"]
 mod common;
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn ctrlbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
-        .args(args)
-        .output()
-        .expect("run ctrlbench")
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+use common::{ctrlbench, ok};
 
 /// Small networks and a short warm-up, so the run takes seconds.
 const SMALL: &[&str] = &[
@@ -35,10 +26,9 @@ const SMALL: &[&str] = &[
     "bprior.prior_obs=[position, targets, last_targets]",
 ];
 
-#[test]
-fn a_prior_is_learned_played_counted_and_reused() {
-    let dir = common::scratch("bprior-e2e");
-    let src = dir.join("src");
+/// A short bprior run on `pointmass-seqnav` into `out`, with [`SMALL`]
+/// networks and `extra` settings.
+fn train(out: &Path, seed: &str, steps: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "train",
         "--agent",
@@ -46,18 +36,26 @@ fn a_prior_is_learned_played_counted_and_reused() {
         "--task",
         "pointmass-seqnav",
         "--seed",
-        "1",
+        seed,
         "--steps",
-        "1200",
+        steps,
         "--device",
         "cpu",
         "--out",
-        src.to_str().unwrap(),
+        out.to_str().unwrap(),
     ];
     args.extend_from_slice(SMALL);
-    ok(&ctrlbench(&args));
-    let train = std::fs::read_to_string(src.join("train.csv")).unwrap();
-    let header = train.lines().next().unwrap();
+    args.extend_from_slice(extra);
+    ctrlbench(&args)
+}
+
+#[test]
+fn a_prior_is_learned_played_counted_and_reused() {
+    let dir = common::scratch("bprior-e2e");
+    let src = dir.join("src");
+    ok(&train(&src, "1", "1200", &[]));
+    let train_csv = std::fs::read_to_string(src.join("train.csv")).unwrap();
+    let header = train_csv.lines().next().unwrap();
     for column in ["kl", "prior_std", "alpha"] {
         assert!(header.split(',').any(|c| c == column), "{header}");
     }
@@ -101,48 +99,19 @@ fn a_prior_is_learned_played_counted_and_reused() {
     // other groups is refused with a clear error.
     let dst = dir.join("dst");
     let from = format!("bprior.prior_from={}", src.display());
-    let mut args = vec![
-        "train",
-        "--agent",
-        "bprior",
-        "--task",
-        "pointmass-seqnav",
-        "--seed",
+    ok(&train(
+        &dst,
         "2",
-        "--steps",
         "1000",
-        "--device",
-        "cpu",
-        "--out",
-        dst.to_str().unwrap(),
-        "--set",
-        &from,
-        "--set",
-        "bprior.prior_train=false",
-    ];
-    args.extend_from_slice(SMALL);
-    ok(&ctrlbench(&args));
+        &["--set", &from, "--set", "bprior.prior_train=false"],
+    ));
     let bad = dir.join("bad");
-    let mut args = vec![
-        "train",
-        "--agent",
-        "bprior",
-        "--task",
-        "pointmass-seqnav",
-        "--seed",
+    let o = train(
+        &bad,
         "3",
-        "--steps",
         "1000",
-        "--device",
-        "cpu",
-        "--out",
-        bad.to_str().unwrap(),
-        "--set",
-        &from,
-    ];
-    args.extend_from_slice(SMALL);
-    args.extend_from_slice(&["--set", "bprior.prior_obs=all"]);
-    let o = ctrlbench(&args);
+        &["--set", &from, "--set", "bprior.prior_obs=all"],
+    );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -1,22 +1,11 @@
 //! The `ctrlbench` binary end to end: rollouts against dm_control, and one
 //! clear error line (non-zero exit) for bad input.
 
-#[path = "../../envs/tests/common/mod.rs"]
 mod common;
 
+use common::{ctrlbench, stderr};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ctrlbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
-        .args(args)
-        .output()
-        .expect("run ctrlbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn write(path: &Path, s: &str) -> String {
     std::fs::write(path, s).unwrap();

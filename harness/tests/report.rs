@@ -2,24 +2,13 @@
 //! results directory written by the test: files produced, tables consistent,
 //! export round trip (CSV and Parquet), one clear error for bad input.
 
-#[path = "../../envs/tests/common/mod.rs"]
 mod common;
 
+use common::{ctrlbench, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use polars::prelude::*;
-
-fn ctrlbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
-        .args(args)
-        .output()
-        .expect("run ctrlbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const HEADER: &str = "agent,env,env_step,episode_reward,episode_success,seed,variant,wall_time_s,\
                       episodes,action_repeat";

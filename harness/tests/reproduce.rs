@@ -3,26 +3,15 @@
 //! reproduction runs and draws, and the comparison's range logic on
 //! hand-made data.
 
-#[path = "../../envs/tests/common/mod.rs"]
 mod common;
 
+use common::{ctrlbench, stderr};
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use ctrlbench::reproduce::build::compare;
 use ctrlbench::reproduce::published::Observation;
 use ctrlbench::reproduce::{registry, slug, write_experiment};
-
-fn ctrlbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
-        .args(args)
-        .output()
-        .expect("run ctrlbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();

@@ -4,18 +4,14 @@
 //! meanwhile); shards are disjoint and cover the sweep;
 //! bad input gives one clear error line.
 
+mod common;
+
+use common::ctrlbench;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn ctrlbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctrlbench"))
-        .args(args)
-        .env("CTRLBENCH_LOG", "warn")
-        .output()
-        .expect("run ctrlbench")
-}
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ctrlbench-test-{name}-{}", std::process::id()));

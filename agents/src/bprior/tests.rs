@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 
 fn spec(task: &str) -> EnvSpec {

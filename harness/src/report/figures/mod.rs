@@ -36,10 +36,11 @@ use plotters::prelude::*;
 
 use super::analysis::Analysis;
 
+pub(crate) use style::FONT;
 pub use style::fmt_steps;
 
 /// plotters' errors (generic over the backend) as `anyhow` errors.
-trait Plot<T> {
+pub(crate) trait Plot<T> {
     fn plot(self) -> Result<T>;
 }
 

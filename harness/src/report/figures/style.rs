@@ -15,7 +15,7 @@ use crate::report::analysis::{Analysis, Series};
 use crate::report::load::is_metaworld;
 use crate::report::stats::Estimate;
 
-pub(super) const FONT: &str = "DejaVu Sans";
+pub(crate) const FONT: &str = "DejaVu Sans";
 
 /// Okabe–Ito palette, yellow last (low contrast on white).
 pub(super) const PALETTE: [RGBColor; 8] = [
