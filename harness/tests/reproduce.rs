@@ -1,7 +1,8 @@
 //! `ctrlbench reproduce` end to end: the registry expands to valid sweeps,
 //! every figure with published data renders from that data alone, one smoke
 //! reproduction runs and draws, and the comparison's range logic on
-//! hand-made data.
+//! hand-made data; the staged behavior-prior figures run their stages and
+//! report.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use ctrlbench::reproduce::build::compare;
 use ctrlbench::reproduce::published::Observation;
-use ctrlbench::reproduce::{registry, slug, write_experiment};
+use ctrlbench::reproduce::{registry, slug, staged, write_experiment};
 
 fn rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -73,7 +74,11 @@ fn list_names_every_figure_first_and_bad_input_is_one_clear_error() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     let ids: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
-    let expected: Vec<&str> = registry::FIGURES.iter().map(|f| f.id).collect();
+    let expected: Vec<&str> = registry::FIGURES
+        .iter()
+        .map(|f| f.id)
+        .chain(staged::STAGED.iter().map(|f| f.id))
+        .collect();
     assert_eq!(ids, expected);
     assert!(text.contains("CPU-hours"));
 
@@ -92,6 +97,66 @@ fn list_names_every_figure_first_and_bad_input_is_one_clear_error() {
     );
     let o = ctrlbench(&["reproduce", "fig10-fsq-vq", "--budget", "short"]);
     assert!(stderr(&o).contains("--published-only"), "{}", stderr(&o));
+    let o = ctrlbench(&["reproduce", "bprior-seqnav", "--budget", "paper"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown budget 'paper'") && stderr(&o).contains("smoke, full"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ctrlbench(&["reproduce", "bprior-seqnav", "--published-only"]);
+    assert!(stderr(&o).contains("no published data"), "{}", stderr(&o));
+}
+
+#[test]
+fn staged_figures_run_their_stages_in_order_and_report_the_last() {
+    let dir = common::scratch("reproduce-staged");
+    let results = dir.to_str().unwrap();
+    // Every stage of every staged figure is a valid experiment at both
+    // budgets, and a later stage's runs name their source runs.
+    for fig in staged::STAGED {
+        for b in staged::BUDGETS {
+            let size = staged::size(fig, b).unwrap_or_else(|e| panic!("{} {b}: {e:#}", fig.id));
+            assert_eq!(size.len(), fig.stages.len());
+            assert!(size.iter().all(|&(runs, steps)| runs > 0 && steps > 0));
+        }
+    }
+    // The transfer: the source stage, then the target stage whose transfer
+    // run loads the source run of its seed.
+    let args = ["--budget", "smoke", "--device", "cpu", "--results", results];
+    let o = ctrlbench(&[&["reproduce", "bprior-transfer"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fig = dir.join("reproduce/bprior-transfer/smoke");
+    let transfer = fig.join("runs/bprior-transfer/cartpole-swingup-sparse/bprior/transfer/seed-1");
+    let config = std::fs::read_to_string(transfer.join("config.yaml")).unwrap();
+    let source = fig.join("runs/bprior-transfer-source/cartpole-swingup/bprior/seed-1");
+    assert!(config.contains(&source.display().to_string()), "{config}");
+    let summary = std::fs::read_to_string(fig.join("report/summary.csv")).unwrap();
+    for series in ["sac,", "bprior,transfer", "bprior,random", "bprior,online"] {
+        assert!(summary.contains(series), "{series}");
+    }
+    assert!(fig.join("report/index.html").is_file());
+
+    // The navigation: the runs, each prior played, the visits figure; a
+    // rerun plays nothing again.
+    let o = ctrlbench(&[&["reproduce", "bprior-seqnav"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fig = dir.join("reproduce/bprior-seqnav/smoke");
+    let play = fig.join("plays/memory/seed-1.csv");
+    let played = std::fs::metadata(&play).unwrap().modified().unwrap();
+    assert!(fig.join("plays/memoryless/seed-1.csv").is_file());
+    for file in ["visits.csv", "summary.md", "visits.png"] {
+        assert!(fig.join("visits").join(file).is_file(), "{file}");
+    }
+    let table = std::fs::read_to_string(fig.join("visits/visits.csv")).unwrap();
+    assert!(table.contains("\nmemory,") && table.contains("\nmemoryless,"));
+    let o = ctrlbench(&[&["reproduce", "bprior-seqnav"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::metadata(&play).unwrap().modified().unwrap(),
+        played
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

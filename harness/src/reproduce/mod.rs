@@ -7,7 +7,9 @@
 //! - [`published`]: the shipped published results (`data/published/`),
 //!   normalised, and the alignment of evaluation steps;
 //! - [`build`]: observations to panels and the comparison table;
-//! - [`page`]: `comparison.csv` and `index.html`.
+//! - [`page`]: `comparison.csv` and `index.html`;
+//! - [`staged`]: figures of this project's own experiments (behavior
+//!   priors), run in stages from `configs/experiments/` and reported.
 //!
 //! # Contract
 //!
@@ -27,6 +29,7 @@ mod figures;
 pub mod page;
 pub mod published;
 pub mod registry;
+pub mod staged;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +50,7 @@ use registry::{BudgetSpec, FigureSpec};
   ctrlbench reproduce dmc30 --published-only
   ctrlbench reproduce sac-cartpole-swingup --budget short --jobs 2
   ctrlbench reproduce fig7-codebook-size --budget smoke
+  ctrlbench reproduce bprior-transfer --budget full --jobs 2 --device cpu
   ctrlbench reproduce dmc30 --budget paper --slurm --shards 90 --device cuda")]
 pub struct ReproduceArgs {
     /// Figure id (see --list).
@@ -55,7 +59,9 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub list: bool,
     /// smoke (a pipeline check with small networks, minutes), short (100k
-    /// env steps at paper sizes) or paper (the paper's steps and seeds).
+    /// env steps at paper sizes) or paper (the paper's steps and seeds);
+    /// the behavior-prior figures (bprior-*): smoke or full (their
+    /// experiment files as written).
     #[arg(long, default_value = "smoke")]
     pub budget: String,
     /// Draw the figure from the published data alone; runs nothing.
@@ -98,7 +104,13 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     if args.reps == 0 {
         bail!("--reps must be at least 1");
     }
-    let fig = registry::find(id)?;
+    if let Some(fig) = staged::find(id) {
+        return staged::reproduce(fig, args);
+    }
+    let fig = registry::find(id).map_err(|e| {
+        let staged: Vec<&str> = staged::STAGED.iter().map(|f| f.id).collect();
+        anyhow::anyhow!("{e}, {}", staged.join(", "))
+    })?;
     let published = published::load_figure(fig, &published::data_dir())?;
     if args.published_only {
         let dir = args
@@ -403,6 +415,10 @@ pub fn list() -> String {
         s.push_str(f.id);
         s.push('\n');
     }
+    for f in staged::STAGED {
+        s.push_str(f.id);
+        s.push('\n');
+    }
     s.push('\n');
     for f in registry::FIGURES {
         s.push_str(&format!("{}: {}\n  shows: {}\n", f.id, f.title, f.shows));
@@ -442,6 +458,26 @@ pub fn list() -> String {
         }
         if !f.notes.is_empty() {
             s.push_str(&format!("  note: {}\n", f.notes));
+        }
+    }
+    for f in staged::STAGED {
+        s.push_str(&format!("{}: {}\n  shows: {}\n", f.id, f.title, f.shows));
+        let stages: Vec<&str> = f.stages.iter().map(|st| st.0).collect();
+        s.push_str(&format!(
+            "  stages (configs/experiments/): {}\n",
+            stages.join(" -> ")
+        ));
+        for b in staged::BUDGETS {
+            let Ok(size) = staged::size(f, b) else {
+                continue;
+            };
+            let runs: usize = size.iter().map(|x| x.0).sum();
+            let steps: i64 = size.iter().map(|x| x.1).sum();
+            let cpu = steps as f64 * registry::cpu_seconds_per_env_step("bprior", b) / 3600.0;
+            s.push_str(&format!(
+                "  --budget {b:<5} {runs:>4} runs, {:>5} env steps in all: ~{cpu:.1} CPU-hours (one core per run)\n",
+                crate::report::figures::fmt_steps(steps as f64),
+            ));
         }
     }
     s

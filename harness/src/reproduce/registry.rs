@@ -295,12 +295,17 @@ pub fn cpu_seconds_per_env_step(agent: &str, budget: &str) -> f64 {
         // `scripts/dcwm_official_check.py --size paper --time 20`, one
         // thread), two env steps per agent step.
         ("dcwm", _) => DCWM_PAPER_S_PER_STEP,
+        // SAC's networks plus a prior: the behavior-prior sweeps, 50k env
+        // steps of cartpole in 420-560 s and 100k of pointmass-seqnav in
+        // 980-1750 s, two runs side by side on 2 cores.
+        ("bprior", _) => BPRIOR_S_PER_STEP,
         _ => f64::NAN,
     }
 }
 
 const SAC_S_PER_STEP: f64 = 0.0055;
 const DCWM_SMOKE_S_PER_STEP: f64 = 0.005;
+const BPRIOR_S_PER_STEP: f64 = 0.012;
 const DCWM_PAPER_S_PER_STEP: f64 = 1.68;
 
 /// GPU hours per million env steps of one DCWM run on the authors' GPU
