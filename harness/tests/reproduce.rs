@@ -160,6 +160,46 @@ fn staged_figures_run_their_stages_in_order_and_report_the_last() {
 }
 
 #[test]
+fn every_published_source_of_every_figure_is_shipped() {
+    let dir = ctrlbench::reproduce::published::data_dir();
+    for fig in registry::FIGURES {
+        for src in fig.sources {
+            let files: Vec<String> = if src.file.contains("{task}") {
+                fig.tasks
+                    .iter()
+                    .map(|t| src.file.replace("{task}", t))
+                    .collect()
+            } else {
+                vec![src.file.to_string()]
+            };
+            let shipped = files
+                .iter()
+                .filter(|f| dir.join(format!("{f}.csv.gz")).is_file())
+                .count();
+            assert!(shipped > 0, "{}: no file of {}", fig.id, src.file);
+        }
+    }
+    // TD-MPC's own curve: 5 seeds every 20k env steps (98 at 20k, 574 at
+    // 40k on average).
+    let fig = registry::find("pets-cartpole-swingup").unwrap();
+    let obs = ctrlbench::reproduce::published::load_figure(fig, &dir).unwrap();
+    let at = |step: i64| {
+        let v: Vec<f64> = obs
+            .iter()
+            .filter(|o| o.series == "TD-MPC" && o.step == step)
+            .map(|o| o.score)
+            .collect();
+        (v.len(), v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let (n, mean) = at(20_000);
+    assert_eq!(n, 5);
+    assert!((mean - 98.2).abs() < 1e-9, "{mean}");
+    let (n, mean) = at(40_000);
+    assert_eq!(n, 5);
+    assert!((mean - 573.8).abs() < 1e-9, "{mean}");
+}
+
+#[test]
 fn every_figure_renders_from_its_published_data_alone() {
     let dir = common::scratch("reproduce-published");
     let results = dir.display().to_string();

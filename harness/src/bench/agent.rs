@@ -309,6 +309,12 @@ impl fmt::Display for AgentBench {
         )?;
         writeln!(
             f,
+            "per 100k env steps {:>9.2} h at the loop's speed, {:.2} h from the medians",
+            r.projected_hours_from_loop() / 10.0,
+            r.projected_hours_from_parts() / 10.0
+        )?;
+        writeln!(
+            f,
             "per 1M env steps  {:>10.2} h at the loop's speed, {:.2} h from the medians",
             r.projected_hours_from_loop(),
             r.projected_hours_from_parts()

@@ -32,6 +32,12 @@ const TDMPC: Source = Source {
     file: "tdmpc2/tdmpc/{task}",
     series: Some("TD-MPC"),
 };
+/// TD-MPC's own curve (its repository's `results/`): every 20k env steps,
+/// 5 seeds, where TD-MPC2's copy has every 100k.
+const TDMPC_20K: Source = Source {
+    file: "tdmpc/{task}",
+    series: Some("TD-MPC"),
+};
 
 /// A variant this project runs with `set`, published as `published`.
 const fn runs(
@@ -239,8 +245,8 @@ pub static FIGURES: &[FigureSpec] = &[
             set: Some(&[]),
             missing: "",
         }],
-        sources: &[TDMPC, SAC],
-        published_seeds: &[1, 2, 3],
+        sources: &[TDMPC_20K, SAC],
+        published_seeds: &[1, 2, 3, 4, 5],
         budgets: &[
             BudgetSpec {
                 name: "smoke",

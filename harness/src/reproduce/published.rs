@@ -9,7 +9,8 @@
 //! - DCWM's files: `env,env_step,seed` with `episode_reward`, maybe
 //!   `episode_success`, `active_percent`, `time`, and one variant column
 //!   (`agent`, `discrete_encoding_type`, `fsq_levels` or `latent_dim`);
-//!   TD-MPC2's: `step,reward|success,seed`, one file per task and agent.
+//!   TD-MPC2's: `step,reward|success,seed`, one file per task and agent;
+//!   TD-MPC's own: `seed,step,return`, one file per task.
 //! - Task names become the registry's (`finger-turn_hard` → `finger-turn-hard`).
 //! - A run is a block of consecutive rows of one (variant, task, seed) with
 //!   non-decreasing steps: a seed id that appears again after other rows, or
@@ -167,7 +168,11 @@ fn parse(
         None => (need("env_step")?, need("seed")?),
     };
     let (reward_col, success_col) = match fixed {
-        Some(_) => (index("reward"), index("success")),
+        // TD-MPC's own files call the return `return`.
+        Some(_) => (
+            index("reward").or_else(|| index("return")),
+            index("success"),
+        ),
         None => (index("episode_reward"), index("episode_success")),
     };
     let env_col = if fixed.is_none() {

@@ -49,11 +49,23 @@ pub(super) struct LoopState {
     /// progress).
     #[serde(default)]
     pub owed_updates: u64,
+    /// The largest training-episode return so far (train.csv's
+    /// [`MAX_RETURN_COLUMN`]).
+    #[serde(default)]
+    pub max_return: Option<f64>,
 }
+
+/// The train.csv column of the largest training-episode return so far (the
+/// curve the PETS paper plots); runs started before it existed lack it.
+pub const MAX_RETURN_COLUMN: &str = "episode_reward_max";
 
 impl LoopState {
     /// The state of a run starting from scratch.
+    /// `train_columns`: the agent's metrics, after [`MAX_RETURN_COLUMN`].
     pub fn start(seed: u64, train_columns: Vec<String>) -> Self {
+        let train_columns = std::iter::once(MAX_RETURN_COLUMN.to_string())
+            .chain(train_columns)
+            .collect();
         LoopState {
             env_step: 0,
             episode: 0,
@@ -68,6 +80,7 @@ impl LoopState {
             train_columns,
             episode_end: None,
             owed_updates: 0,
+            max_return: None,
         }
     }
 }

@@ -18,7 +18,8 @@
 //!   for tasks that define success (Meta-World) and empty for DMC, as in
 //!   DCWM's published DMC CSVs.
 //! - `train.csv`: one row per training episode: `env_step,episode,
-//!   episode_reward,episode_length,wall_time_s` + the agent's metrics.
+//!   episode_reward,episode_length,wall_time_s,episode_reward_max` (the
+//!   largest training return so far) + the agent's metrics.
 //! - The updates an agent asks for ([`Agent::update`]'s count) run through
 //!   [`Agent::learn`] before the next step. At an episode end (DCWM's
 //!   5,000-update pretraining) they run in chunks of [`UPDATE_CHUNK`]
@@ -415,6 +416,8 @@ impl Runner<'_> {
 
     fn train_row(&mut self, end: &EpisodeEnd) -> Result<()> {
         let metrics = self.agent.metrics();
+        let max_return = self.state.max_return.map_or(end.ret, |m| m.max(end.ret));
+        self.state.max_return = Some(max_return);
         let mut row = vec![
             end.env_step.to_string(),
             end.episode.to_string(),
@@ -423,10 +426,14 @@ impl Runner<'_> {
             format!("{:.3}", self.wall_time()),
         ];
         for col in &self.state.train_columns {
-            let v = metrics
-                .iter()
-                .find(|(k, _)| k == col)
-                .map_or(f64::NAN, |(_, v)| *v);
+            let v = if col == checkpoint::MAX_RETURN_COLUMN {
+                max_return
+            } else {
+                metrics
+                    .iter()
+                    .find(|(k, _)| k == col)
+                    .map_or(f64::NAN, |(_, v)| *v)
+            };
             row.push(csv_f64(v));
         }
         self.train_csv.line(&row.join(","))
