@@ -362,14 +362,21 @@ pub enum BenchCommand {
     /// a raw MuJoCo loop (mj_step × n_sub_steps, no observation or reward) on
     /// the task's model; the raw task's env.step (observation + reward,
     /// episodes reset when they end); and a VecEnv of N environments stepped
-    /// on one thread and on K threads. Prints steps/s and the ratios.
+    /// on one thread and on K threads. Prints steps/s (the median of
+    /// --repeats) and the ratios.
     ///
     /// For Meta-World tasks the raw loop is the mocap move, five mj_step and
     /// an mj_forward (what a step needs at least).
     ///
+    /// --envpool adds EnvPool 1.2.5's pool of the same N environments on K
+    /// threads, timed from Python (its API: the figure includes a Python
+    /// call per batch). EnvPool ships its own MuJoCo build and port of the
+    /// task, so the same task is not the same physics binary.
+    ///
     /// Examples:
     ///   ctrlbench bench env --task walker-walk --steps 20000 --threads 2 --dm-control
     ///   ctrlbench bench env --task mw-pick-place --steps 20000 --metaworld
+    ///   ctrlbench bench env --task cheetah-run --envs 8 --threads 2 --envpool
     #[command(verbatim_doc_comment)]
     Env(BenchEnvArgs),
     /// Agent speed: gradient update time, act (planning) latency and the
@@ -439,7 +446,7 @@ pub struct BenchEnvArgs {
     /// Threads for the parallel VecEnv measurement (compared with one thread).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Repetitions; the best of each measurement is reported.
+    /// Repetitions; the median of each measurement is reported.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
     /// Seed for the environments and the random actions.
@@ -454,6 +461,11 @@ pub struct BenchEnvArgs {
     /// apart).
     #[arg(long)]
     pub metaworld: bool,
+    /// Also measure EnvPool 1.2.5's pool of the same task with the same
+    /// --envs and --threads (its Python API, scripts/envpool_speed.py;
+    /// installed from PyPI into <cache>/envpool-1.2.5-venv on first use).
+    #[arg(long)]
+    pub envpool: bool,
     /// Print the measurement as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -133,7 +133,7 @@ fn export(a: &crate::report::ExportArgs) -> Result<()> {
 
 fn bench_env(a: &BenchEnvArgs) -> Result<()> {
     tracing::info!(
-        "measuring {} ({} steps, best of {})",
+        "measuring {} ({} steps, median of {})",
         a.task,
         a.steps,
         a.repeats
@@ -143,6 +143,12 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
         tracing::info!("measuring the Python reference on {}", a.task);
         r.reference = Some(crate::bench::reference_speed(
             &a.task, a.steps, a.repeats, a.seed,
+        )?);
+    }
+    if a.envpool {
+        tracing::info!("measuring EnvPool on {}", a.task);
+        r.envpool = Some(crate::bench::envpool_speed(
+            &a.task, a.envs, a.threads, a.steps, a.repeats, a.seed,
         )?);
     }
     if a.json {

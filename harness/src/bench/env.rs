@@ -2,7 +2,8 @@
 //!
 //! All measurements use the same pre-drawn random actions, so random
 //! number generation is not timed, and run back to back in one process so
-//! their ratios are comparable on a shared machine. The raw loop is the
+//! their ratios are comparable on a shared machine; each figure is the
+//! median of `repeats` repeats. The raw loop is the
 //! least a step can do on the task's model: dm_control's `n_sub_steps`
 //! `mj_step`s; for Meta-World the mocap move, five `mj_step`s and the
 //! `mj_forward` the observation needs.
@@ -12,6 +13,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use envs::{Env, RandomState, VecEnv};
+
+use super::envpool::EnvPoolSpeed;
 
 /// Results of one `bench env` run, in control steps per second.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,6 +44,8 @@ pub struct EnvBench {
     /// The reference implementation's speed on the same task (dm_control's
     /// or metaworld's), when measured.
     pub reference: Option<ReferenceSpeed>,
+    /// EnvPool's pool of the same size on the same task, when measured.
+    pub envpool: Option<EnvPoolSpeed>,
 }
 
 /// The Python reference's own throughput (`scripts/dmc_speed.py`,
@@ -238,12 +243,18 @@ pub fn bench_env(
     let n_sub = raw_task.n_sub_steps();
     let name = raw_task.env().spec().name.clone();
 
-    let best = |f: &mut dyn FnMut() -> Result<f64>| -> Result<f64> {
-        let mut best: f64 = 0.0;
-        for _ in 0..repeats.max(1) {
-            best = best.max(f()?);
-        }
-        Ok(best)
+    // Each figure is the median of its repeats.
+    let median = |f: &mut dyn FnMut() -> Result<f64>| -> Result<f64> {
+        let mut all = (0..repeats.max(1))
+            .map(|_| f())
+            .collect::<Result<Vec<f64>>>()?;
+        all.sort_by(f64::total_cmp);
+        let n = all.len();
+        Ok(if n % 2 == 1 {
+            all[n / 2]
+        } else {
+            0.5 * (all[n / 2 - 1] + all[n / 2])
+        })
     };
 
     // Raw MuJoCo loop on the task's model, from the task's initial state.
@@ -254,7 +265,7 @@ pub fn bench_env(
         .spec()
         .max_episode_steps
         .unwrap_or(usize::MAX);
-    let raw = best(&mut || {
+    let raw = median(&mut || {
         raw_task.env().reset(Some(seed))?;
         let mut timed = 0.0;
         let mut start = Instant::now();
@@ -276,7 +287,7 @@ pub fn bench_env(
     // apart and reported per episode.
     let mut obs = vec![0.0; env.spec().obs_dim()];
     let mut reset_s = (0.0, 0usize);
-    let single = best(&mut || {
+    let single = median(&mut || {
         env.reset_into(Some(seed), &mut obs)?;
         let (mut in_resets, mut resets) = (0.0, 0usize);
         let start = Instant::now();
@@ -314,7 +325,7 @@ pub fn bench_env(
         .collect();
     let vec_bench = |t: usize| -> Result<f64> {
         let mut venv = VecEnv::from_fn(n_envs, t, |_| envs::make(task))?;
-        best(&mut || {
+        median(&mut || {
             venv.reset(Some(seed))?;
             let start = Instant::now();
             for i in 0..per_env {
@@ -334,7 +345,7 @@ pub fn bench_env(
             Ok(m)
         })
         .collect::<Result<Vec<_>>>()?;
-    let raw_parallel = best(&mut || {
+    let raw_parallel = median(&mut || {
         let start = Instant::now();
         std::thread::scope(|s| {
             for m in models.iter_mut() {
@@ -361,6 +372,7 @@ pub fn bench_env(
         threads,
         raw_parallel_steps_per_s: raw_parallel,
         reference: None,
+        envpool: None,
     })
 }
 
@@ -419,6 +431,19 @@ impl fmt::Display for EnvBench {
             r.raw_parallel_steps_per_s / r.raw_steps_per_s,
             r.threads,
             r.threads
-        )
+        )?;
+        if let Some(p) = &r.envpool {
+            writeln!(
+                f,
+                "{:<19} {:>11.0} steps/s   ctrlbench's VecEnv is {:.2}x EnvPool ({}, {} envs x {} threads, Python call per batch)",
+                format!("EnvPool {}", p.envpool),
+                p.steps_per_s,
+                r.vec_steps_per_s / p.steps_per_s,
+                p.task_id,
+                p.envs,
+                p.threads
+            )?;
+        }
+        Ok(())
     }
 }
