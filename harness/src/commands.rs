@@ -117,7 +117,7 @@ fn rollout(a: &RolloutArgs) -> Result<()> {
 fn report(a: &crate::report::ReportArgs) -> Result<()> {
     let out = crate::report::report(a)?;
     println!(
-        "{} evaluation rows -> {}/index.html, summary.csv, profile.csv, figures/{{{}}}.{{png,svg}}",
+        "{} evaluation rows -> {}/index.html, summary.csv, profile.csv, runs.csv, figures/{{{}}}.{{png,svg}}",
         out.rows,
         out.dir.display(),
         out.figures.join(",")

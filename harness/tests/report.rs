@@ -149,6 +149,46 @@ fn report_writes_tables_figures_and_html() {
     assert!(html.contains("figures/curves.png") && html.contains("summary.csv"));
     assert!(html.contains("Optimality gap") || html.contains("optimality gap"));
 
+    // runs.csv: one row per run, its last and best evaluation in the task's
+    // metric.
+    let r = read_csv(&out.join("runs.csv"));
+    assert_eq!(r.height(), 2 * 3 * 3);
+    let last_step = *STEPS.last().unwrap();
+    for i in 0..r.height() {
+        let task = r.column("task").unwrap().str().unwrap().get(i).unwrap();
+        let agent = r.column("agent").unwrap().str().unwrap().get(i).unwrap();
+        let variant = r
+            .column("variant")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(i)
+            .unwrap_or("");
+        let seed = r.column("seed").unwrap().i64().unwrap().get(i).unwrap();
+        let (ti, ai, vi) = (
+            usize::from(task == "mw-reach"),
+            usize::from(agent == "beta"),
+            usize::from(variant == "latent_dim=512"),
+        );
+        let last = r.column("last").unwrap().f64().unwrap().get(i).unwrap();
+        let s = score(ti, ai, vi, seed, last_step);
+        let expected = if ti == 1 {
+            (s * 10.0).round() / 10.0
+        } else {
+            1000.0 * s
+        };
+        assert!(
+            (last - expected).abs() < 1e-9,
+            "{task} {agent} {variant} {seed}: {last}"
+        );
+        let best = r.column("best").unwrap().f64().unwrap().get(i).unwrap();
+        assert!(best >= last);
+        assert_eq!(
+            r.column("evaluations").unwrap().i64().unwrap().get(i),
+            Some(STEPS.len() as i64)
+        );
+    }
+
     // summary.csv: 2 tasks x 3 series x 4 steps task rows + 3 series x 4 steps aggregate rows.
     let s = read_csv(&out.join("summary.csv"));
     assert_eq!(s.height(), 2 * 3 * 4 + 3 * 4);

@@ -105,6 +105,7 @@ pub fn report(args: &ReportArgs) -> Result<ReportOutput> {
         .with_context(|| format!("cannot create output directory {}", dir.display()))?;
     write_summary(&a, &dir.join("summary.csv"))?;
     write_profile(&a, &dir.join("profile.csv"))?;
+    write_runs(&records, &dir.join("runs.csv"))?;
     let figures = figures::render(&a, &dir.join("figures"))?;
     let refs: Vec<String> = args
         .reference
@@ -222,6 +223,50 @@ pub fn write_summary(a: &Analysis, path: &Path) -> Result<()> {
             out.push_str(&row.join(","));
             out.push('\n');
         }
+    }
+    write_atomic(path, &out)
+}
+
+/// Columns of `runs.csv`.
+pub const RUNS_COLUMNS: &str =
+    "task,agent,variant,seed,metric,evaluations,last_env_step,last,best,best_env_step";
+
+/// Writes `runs.csv`, the per-seed table: one row per run (task × agent ×
+/// variant × seed, sorted), with its last evaluation and its best one in
+/// the task's metric.
+pub fn write_runs(records: &[load::Record], path: &Path) -> Result<()> {
+    use std::collections::BTreeMap;
+    // (task, agent, variant, seed) -> step -> value; a repeated step keeps
+    // its last row, as the analysis does.
+    let mut runs: BTreeMap<(&str, &str, &str, i64), BTreeMap<i64, f64>> = BTreeMap::new();
+    for r in records {
+        if let Some(v) = r.metric() {
+            runs.entry((&r.task, &r.agent, &r.variant, r.seed))
+                .or_default()
+                .insert(r.env_step, v);
+        }
+    }
+    let mut out = format!("{RUNS_COLUMNS}\n");
+    for ((task, agent, variant, seed), steps) in &runs {
+        let Some((&last_step, &last)) = steps.last_key_value() else {
+            continue;
+        };
+        let (best_step, best) =
+            steps
+                .iter()
+                .fold((last_step, f64::NEG_INFINITY), |(bs, b), (&s, &v)| {
+                    if v > b { (s, v) } else { (bs, b) }
+                });
+        out.push_str(&format!(
+            "{},{},{},{seed},{},{},{last_step},{},{},{best_step}\n",
+            csv_field(task),
+            csv_field(agent),
+            csv_field(variant),
+            metric_name(task),
+            steps.len(),
+            f(last),
+            f(best)
+        ));
     }
     write_atomic(path, &out)
 }
