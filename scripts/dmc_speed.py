@@ -46,7 +46,7 @@ def main():
     n_sub = env._n_sub_steps  # physics steps per control step
 
     env_speeds = []
-    for _ in range(args.repeats):
+    for _ in range(max(1, args.repeats)):
         ts = env.reset()
         start = time.perf_counter()
         for i in range(args.steps):
@@ -58,7 +58,7 @@ def main():
     physics = env.physics
     model, data = physics.model.ptr, physics.data.ptr
     raw_speeds = []
-    for _ in range(args.repeats):
+    for _ in range(max(1, args.repeats)):
         env.reset()
         start = time.perf_counter()
         for i in range(args.steps):

@@ -41,7 +41,7 @@ def main():
     actions = rng.uniform(-1.0, 1.0, size=(1024, 4)).astype(np.float32)
 
     env_speeds, reset_times = [], []
-    for _ in range(args.repeats):
+    for _ in range(max(1, args.repeats)):
         env.reset()
         in_resets = 0.0
         start = time.perf_counter()
@@ -58,7 +58,7 @@ def main():
 
     model, data = env.model, env.data
     raw_speeds = []
-    for _ in range(args.repeats):
+    for _ in range(max(1, args.repeats)):
         env.reset()
         timed, start = 0.0, time.perf_counter()
         for i in range(args.steps):

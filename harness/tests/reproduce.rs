@@ -106,6 +106,8 @@ fn list_names_every_figure_first_and_bad_input_is_one_clear_error() {
     );
     let o = ctrlbench(&["reproduce", "bprior-seqnav", "--published-only"]);
     assert!(stderr(&o).contains("no published data"), "{}", stderr(&o));
+    let o = ctrlbench(&["reproduce", "bprior-transfer", "--shard", "0/2"]);
+    assert!(stderr(&o).contains("without --shard"), "{}", stderr(&o));
 }
 
 #[test]
@@ -129,7 +131,10 @@ fn staged_figures_run_their_stages_in_order_and_report_the_last() {
     let fig = dir.join("reproduce/bprior-transfer/smoke");
     let transfer = fig.join("runs/bprior-transfer/cartpole-swingup-sparse/bprior/transfer/seed-1");
     let config = std::fs::read_to_string(transfer.join("config.yaml")).unwrap();
-    let source = fig.join("runs/bprior-transfer-source/cartpole-swingup/bprior/seed-1");
+    let source = fig
+        .canonicalize()
+        .unwrap()
+        .join("runs/bprior-transfer-source/cartpole-swingup/bprior/seed-1");
     assert!(config.contains(&source.display().to_string()), "{config}");
     let summary = std::fs::read_to_string(fig.join("report/summary.csv")).unwrap();
     for series in ["sac,", "bprior,transfer", "bprior,random", "bprior,online"] {

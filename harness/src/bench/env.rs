@@ -226,7 +226,7 @@ fn random_actions(env: &dyn Env, n: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Measures the three throughputs for `task`; each is the best of `repeats`.
+/// Measures the throughputs for `task`; each is the median of `repeats`.
 pub fn bench_env(
     task: &str,
     steps: usize,

@@ -123,8 +123,12 @@ pub fn envpool_python() -> Result<PathBuf> {
             venv.display()
         ))
     };
+    // `--clear`: a venv left by an interrupted or failed install starts
+    // over, with the interpreter named now.
     run(
-        Command::new(&base).args(["-m", "venv"]).arg(&venv),
+        Command::new(&base)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
         "python3 -m venv",
     )
     .map_err(cannot)?;

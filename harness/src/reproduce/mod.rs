@@ -23,6 +23,10 @@
 //! `--published-only` draws from the published data alone into
 //! `.../FIG/published-only/`; `--slurm` writes the Slurm array script of the
 //! sweep instead of running it. Every figure and page carries the budget.
+//!
+//! The behavior-prior figures ([`staged`]) have no published data: their
+//! stages' experiment files run in order into `.../FIG/B/runs/`, and the
+//! last stage is reported into `.../FIG/B/report/` (see that module).
 
 pub mod build;
 mod figures;
@@ -87,7 +91,8 @@ pub struct ReproduceArgs {
     #[arg(long, default_value_t = 1)]
     pub shards: usize,
     /// Bootstrap replications of the aggregate bars (rliable's 50,000 as
-    /// the paper's notebooks); curves use at most 2,000.
+    /// the paper's notebooks); curves use at most 2,000, and the reports of
+    /// the behavior-prior figures at most 10,000.
     #[arg(long, default_value_t = 50_000)]
     pub reps: usize,
 }
@@ -107,9 +112,13 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     if let Some(fig) = staged::find(id) {
         return staged::reproduce(fig, args);
     }
-    let fig = registry::find(id).map_err(|e| {
-        let staged: Vec<&str> = staged::STAGED.iter().map(|f| f.id).collect();
-        anyhow::anyhow!("{e}, {}", staged.join(", "))
+    let fig = registry::find(id).map_err(|_| {
+        let ids: Vec<&str> = registry::FIGURES
+            .iter()
+            .map(|f| f.id)
+            .chain(staged::STAGED.iter().map(|f| f.id))
+            .collect();
+        anyhow::anyhow!("unknown figure '{id}' (known: {})", ids.join(", "))
     })?;
     let published = published::load_figure(fig, &published::data_dir())?;
     if args.published_only {

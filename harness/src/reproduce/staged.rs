@@ -133,22 +133,26 @@ fn write_stage(stage: &Stage, dir: &Path) -> Result<LoadedExperiment> {
 
 /// Runs and env steps of each stage at a budget: `(runs, env steps)`.
 pub fn size(fig: &StagedFigure, budget: &str) -> Result<Vec<(usize, i64)>> {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "ctrlbench-staged-{}-{}-{budget}",
+        "ctrlbench-staged-{}-{call}-{}-{budget}",
         std::process::id(),
         fig.id
     ));
-    let results = dir.join("runs");
     let b = sweep_budget(budget)?;
-    let mut out = Vec::new();
-    for stage in fig.stages {
-        let exp = write_stage(stage, &dir)?;
-        let runs = exp.expand(b.as_deref(), &[], &results)?;
-        let steps = runs.iter().map(|r| r.config.run.steps as i64).sum();
-        out.push((runs.len(), steps));
-    }
+    let sized = fig
+        .stages
+        .iter()
+        .map(|stage| {
+            let exp = write_stage(stage, &dir)?;
+            let runs = exp.expand(b.as_deref(), &[], &dir.join("runs"))?;
+            let steps = runs.iter().map(|r| r.config.run.steps as i64).sum();
+            Ok((runs.len(), steps))
+        })
+        .collect();
     std::fs::remove_dir_all(&dir).ok();
-    Ok(out)
+    sized
 }
 
 /// `ctrlbench reproduce` of a staged figure.
@@ -156,6 +160,13 @@ pub fn reproduce(fig: &StagedFigure, args: &ReproduceArgs) -> Result<()> {
     if args.published_only {
         bail!(
             "{}: there is no published data for this figure; run it",
+            fig.id
+        );
+    }
+    if args.shard.is_some() {
+        bail!(
+            "{}: a staged figure's later stages need its earlier stages' runs of the same \
+             seed; run it without --shard (--jobs runs several at a time)",
             fig.id
         );
     }
@@ -172,35 +183,44 @@ pub fn reproduce(fig: &StagedFigure, args: &ReproduceArgs) -> Result<()> {
         .join("reproduce")
         .join(fig.id)
         .join(&args.budget);
+    // Absolute, so that `{results}` in a stage's settings (recorded in each
+    // run's config.yaml) is the same however `--results` is spelled.
     let runs = dir.join("runs");
-    let shard = args
-        .shard
-        .as_deref()
-        .map(str::parse::<crate::config::Shard>)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!(e))?;
+    std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
+    let runs = runs
+        .canonicalize()
+        .with_context(|| format!("resolving {}", runs.display()))?;
     let opts = SweepOptions {
         budget: budget.clone(),
         jobs: args.jobs.max(1),
-        shard,
+        shard: None,
         device: args.device,
         results: runs.clone(),
         overrides: Vec::new(),
     };
-    let mut last = None;
-    for stage in fig.stages {
-        let exp = write_stage(stage, &dir)?;
-        sweep::sweep(&exp, &opts).with_context(|| format!("{}: stage {}", fig.id, stage.0))?;
-        last = Some(exp);
-    }
-    let Some(exp) = last else {
+    // Earlier stages must finish; the last one is reported as far as it
+    // got, and its error returned after the report.
+    let Some((last_stage, earlier)) = fig.stages.split_last() else {
         bail!("{}: no stages", fig.id);
     };
+    for stage in earlier {
+        let exp = write_stage(stage, &dir)?;
+        sweep::sweep(&exp, &opts).with_context(|| format!("{}: stage {}", fig.id, stage.0))?;
+    }
+    let exp = write_stage(last_stage, &dir)?;
+    let swept =
+        sweep::sweep(&exp, &opts).with_context(|| format!("{}: stage {}", fig.id, last_stage.0));
     let shown = runs.join(&exp.experiment.name);
+    if !shown.is_dir() {
+        swept?;
+        bail!("{}: no runs under {}", fig.id, shown.display());
+    }
     let report = crate::report::report(&crate::report::ReportArgs {
         results_dir: shown.clone(),
         reference: Vec::new(),
         out: Some(dir.join("report")),
+        // The report's bootstrap covers every curve point: capped so that
+        // the paper figures' 50,000 default stays quick here.
         reps: args.reps.min(10_000),
         seed: 0,
     })?;
@@ -228,12 +248,25 @@ pub fn reproduce(fig: &StagedFigure, args: &ReproduceArgs) -> Result<()> {
             id_column: visits::ID_COLUMN.into(),
         })?;
     }
-    Ok(())
+    swept
+}
+
+/// Whether `file` exists and was written after `than` last changed.
+fn is_newer(file: &Path, than: &Path) -> Result<bool> {
+    let modified = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("reading {}", p.display()))
+    };
+    if !file.is_file() {
+        return Ok(false);
+    }
+    Ok(modified(file)? >= modified(than)?)
 }
 
 /// Plays the prior of each finished bprior run of `exp` (explore mode,
-/// seed 1) into `dir/plays/<variant>/seed-<n>.csv`, skipping plays already
-/// written; returns them as `variant=path` sources.
+/// seed 1) into `dir/plays/<variant>/seed-<n>.csv`, skipping plays written
+/// after the run finished; returns them as `variant=path` sources.
 fn play_priors(
     exp: &LoadedExperiment,
     budget: Option<&str>,
@@ -253,7 +286,7 @@ fn play_priors(
             .join("plays")
             .join(&label)
             .join(format!("seed-{}.csv", r.config.seed));
-        if !out.is_file() {
+        if !is_newer(&out, &r.dir.join("final"))? {
             if let Some(parent) = out.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating {}", parent.display()))?;

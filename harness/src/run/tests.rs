@@ -222,6 +222,17 @@ fn a_run_cut_during_an_evaluation_resumes_at_that_evaluation() {
     // is checkpointed.
     let reference = run_full_and_cut_in_eval(&cfg, &full, &cut, 2);
     assert_eq!(reference[0].lines().count(), 4, "{}", reference[0]);
+    // train.csv's episode_reward_max is the running maximum of the returns.
+    let mut lines = reference[1].lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (ret, max) = (col("episode_reward"), col("episode_reward_max"));
+    let mut running = f64::NEG_INFINITY;
+    for line in lines {
+        let row: Vec<&str> = line.split(',').collect();
+        running = running.max(row[ret].parse().unwrap());
+        assert_eq!(row[max], csv_f64(running), "{line}");
+    }
     let state = checkpoint_state(&cut);
     assert_eq!((state.env_step, state.last_eval_step), (2000, Some(0)));
     block_run(&cfg, &cut, BlockAgent::default()).unwrap();
