@@ -48,11 +48,17 @@ fn x_extent(lines: &[Line]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The curves figure's title.
+const CURVES_TITLE: &str = "Learning curves (mean over seeds, shaded: 95% bootstrap CI)";
+
+/// The narrowest curves canvas: its title fits on one line.
+const CURVES_MIN_W: u32 = 760;
+
 /// The curves figure: one panel per task; the legend lists the references
 /// too when there are any. Sizes the canvas and places the panels.
 fn curves_layout(a: &Analysis) -> Grid {
     let legend = Colors::new(a).legend(!a.reference.is_empty()).len();
-    Grid::new(a.tasks.len(), legend)
+    Grid::new(a.tasks.len(), legend).at_least(CURVES_MIN_W)
 }
 
 pub(super) fn curves_size(a: &Analysis) -> (u32, u32) {
@@ -68,12 +74,7 @@ pub(super) fn draw_curves<DB: DrawingBackend>(
     let colors = Colors::new(a);
     let layout = curves_layout(a);
     let entries = colors.legend(!a.reference.is_empty());
-    let body = root
-        .titled(
-            "Learning curves (mean over seeds, shaded: 95% bootstrap CI)",
-            (FONT, 24),
-        )
-        .plot()?;
+    let body = root.titled(CURVES_TITLE, (FONT, 24)).plot()?;
     let (grid, legend) = body.split_vertically(layout.panels_height());
     let panels = grid.split_evenly((layout.rows, layout.cols));
     for (task, panel) in a.tasks.iter().zip(panels.iter()) {
