@@ -273,6 +273,8 @@ pub(super) fn curve_chart<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(c.title, (FONT, 20))
         .margin(10)
+        // Room for the half of the last x label that passes the axis end.
+        .margin_right(24)
         .x_label_area_size(48)
         .y_label_area_size(64)
         .build_cartesian_2d(0f64..c.x_max.max(1e-9), y_range.0..y_range.1)
