@@ -6,14 +6,24 @@
 //! (the benchmark protocol rescales them to the task's range).
 //!
 //! Calls, in order, for each training episode:
-//! `begin_episode(Explore)`, then per agent step `act(obs, Explore)` → env step →
+//! `begin_episode(Explore, _)`, then per agent step `act(obs, Explore)` → env step →
 //! the transition is pushed to the buffer → `update(buffer, env_step,
 //! episode_end)`, which returns how many gradient updates the agent wants
 //! now → the loop runs them with `learn(buffer, n)`. At an episode end the
 //! loop may split those updates into chunks with a checkpoint between them
 //! (DCWM's 5,000-update pretraining survives an interruption), then calls
-//! `end_episode(buffer)` and reads `metrics()` (train.csv). Evaluation
-//! episodes call `begin_episode(Eval)` and `act(obs, Eval)` only.
+//! `end_episode(buffer)` and reads `metrics()` (train.csv).
+//!
+//! Evaluation plays its episodes side by side, episode `i` in slot `i`:
+//! `begin_episode(Eval(i), seed_i)` for each, then per agent step one
+//! `act_eval(rows, slots)` for the episodes still running. An agent keeps
+//! per-episode state (a planner's warm start, a script's clock) per slot,
+//! apart from the training episode's ([`EvalSlots`]), and draws an evaluation
+//! episode's randomness from a stream seeded with its `seed_i` (derived by
+//! the loop from the run seed, the env step and `i`), never from the
+//! training streams: evaluating does not change training, and playing the
+//! episodes one at a time gives what the batch gives, up to floating-point
+//! rounding.
 //! `save`/`load` checkpoint the whole state (networks, optimisers, RNG,
 //! counters) between updates, so a resumed run continues identically; the
 //! loop, not the agent, keeps count of the updates still owed.
@@ -26,13 +36,56 @@ use serde::de::DeserializeOwned;
 
 use crate::buffer::{BufferError, ReplayBuffer};
 
-/// Whether an action is for training (exploration allowed) or evaluation.
+/// Which episode an action is for: the training episode (exploration
+/// allowed) or the evaluation episode in a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Training episodes: exploration noise, planning with sampling, ...
+    /// The training episode: exploration noise, planning with sampling, ...
     Explore,
-    /// Evaluation episodes: the agent's best deterministic behaviour.
-    Eval,
+    /// The evaluation episode in slot `n` (episodes played side by side
+    /// occupy slots `0..n`): the agent's best behaviour, without
+    /// exploration.
+    Eval(usize),
+}
+
+/// Per-episode state an agent keeps for evaluation episodes, one value per
+/// slot, next to its training episode's own.
+#[derive(Debug)]
+pub struct EvalSlots<T> {
+    slots: Vec<Option<T>>,
+}
+
+impl<T> Default for EvalSlots<T> {
+    fn default() -> Self {
+        EvalSlots { slots: Vec::new() }
+    }
+}
+
+impl<T> EvalSlots<T> {
+    /// Starts (or restarts) the episode in `slot` with `value`.
+    pub fn begin(&mut self, slot: usize, value: T) {
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        self.slots[slot] = Some(value);
+    }
+
+    /// The state of the episode in `slot`; an error when it was not begun.
+    pub fn get_mut(&mut self, agent: &str, slot: usize) -> Result<&mut T, AgentError> {
+        self.slots
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| {
+                AgentError::Other(format!(
+                    "{agent}: evaluation slot {slot} acted before begin_episode(Eval({slot}), seed)"
+                ))
+            })
+    }
+
+    /// Forgets every slot (after loading a checkpoint).
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
 }
 
 /// What an agent is constructed from.
@@ -95,12 +148,33 @@ pub enum AgentError {
 /// A learning (or scripted) agent. See the module docs for the call order.
 pub trait Agent: Send {
     /// Called before each episode (training or evaluation); planners reset
-    /// their warm start here.
-    fn begin_episode(&mut self, _mode: Mode) {}
+    /// their warm start here. `seed` seeds an evaluation episode's own
+    /// randomness (see the module docs); training episodes draw from the
+    /// agent's own streams, which its checkpoints carry, and ignore it.
+    fn begin_episode(&mut self, _mode: Mode, _seed: u64) {}
 
     /// The action for `obs` (length `spec.obs_dim()`), `spec.action_dim()`
     /// values in [-1, 1].
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError>;
+
+    /// Evaluation actions for several episodes at once: row `i` of `obs`
+    /// (`slots.len() × obs_dim`, row-major) is the observation of the
+    /// episode in slot `slots[i]`; returns the actions as
+    /// `slots.len() × action_dim` values in the same order. The default acts
+    /// row by row with `act(row, Eval(slot))`; agents whose networks take a
+    /// batch answer all rows in one pass.
+    fn act_eval(&mut self, obs: &[f32], slots: &[usize]) -> Result<Vec<f32>, AgentError> {
+        if slots.is_empty() {
+            return check_rows(obs, 0, 0).map(|()| Vec::new());
+        }
+        let d = obs.len() / slots.len();
+        check_rows(obs, slots.len(), d)?;
+        let mut actions = Vec::new();
+        for (row, &slot) in obs.chunks(d).zip(slots) {
+            actions.extend(self.act(row, Mode::Eval(slot))?);
+        }
+        Ok(actions)
+    }
 
     /// Called after every training env step once the transition is in
     /// `buffer`. `env_step` counts environment steps including action repeat;
@@ -157,6 +231,18 @@ pub trait Agent: Send {
 
     /// Restores the state written by [`Agent::save`].
     fn load(&mut self, dir: &Path) -> Result<(), AgentError>;
+}
+
+/// Checks that `obs` holds `rows` observations of `obs_dim` values
+/// ([`Agent::act_eval`]'s input).
+pub fn check_rows(obs: &[f32], rows: usize, obs_dim: usize) -> Result<(), AgentError> {
+    if obs.len() != rows * obs_dim {
+        return Err(AgentError::Other(format!(
+            "{} observation values given for {rows} episodes of {obs_dim} values",
+            obs.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Deserialises an agent's typed config (use `#[serde(deny_unknown_fields)]`

@@ -61,7 +61,9 @@ use envs::EnvSpec;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn, nn::Module};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, Mode, check_rows, load_json, parse_config, save_json,
+};
 use crate::buffer::{ReplayBuffer, TransitionBatch};
 use crate::nn::{
     Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
@@ -533,7 +535,7 @@ impl Agent for BPrior {
         let obs = self.to_tensor(obs, self.obs_dim);
         let eps = match mode {
             Mode::Explore => Some(self.noise(1, self.act_dim)),
-            Mode::Eval => None,
+            Mode::Eval(_) => None,
         };
         let action = tch::no_grad(|| {
             let d = match self.cfg.act_with {
@@ -544,6 +546,19 @@ impl Agent for BPrior {
                 Some(eps) => Self::sample(&d, eps),
                 None => d.mode(),
             }
+        });
+        Ok(Vec::<f32>::try_from(
+            action.to_device(Device::Cpu).view([-1]),
+        )?)
+    }
+
+    /// One forward pass for every row (evaluation keeps no per-episode state).
+    fn act_eval(&mut self, obs: &[f32], slots: &[usize]) -> Result<Vec<f32>, AgentError> {
+        check_rows(obs, slots.len(), self.obs_dim)?;
+        let obs = self.to_tensor(obs, self.obs_dim);
+        let action = tch::no_grad(|| match self.cfg.act_with {
+            ActWith::Policy => self.policy(&obs).mode(),
+            ActWith::Prior => self.prior(&obs).mode(),
         });
         Ok(Vec::<f32>::try_from(
             action.to_device(Device::Cpu).view([-1]),

@@ -50,7 +50,7 @@ pub static AGENTS: &[AgentEntry] = &[
     ),
 ];
 
-pub use agent::{Agent, AgentError, AgentInit, Mode, parse_config};
+pub use agent::{Agent, AgentError, AgentInit, EvalSlots, Mode, parse_config};
 pub use buffer::{BufferError, ReplayBuffer, SliceBatch, TransitionBatch};
 pub use device::{CudaInfo, cuda_info, libtorch_version};
 pub use device::{

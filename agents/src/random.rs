@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, EvalSlots, Mode, load_json, parse_config, save_json,
+};
 use crate::buffer::ReplayBuffer;
 use crate::registry::NamedAgent;
 use crate::rng::Rng;
@@ -28,6 +30,8 @@ pub struct RandomAgent {
     cfg: RandomConfig,
     action_dim: usize,
     state: RandomAgentState,
+    /// Each evaluation episode's generator, seeded by `begin_episode`.
+    eval: EvalSlots<Rng>,
 }
 
 /// Everything that changes while the agent runs (its checkpoint).
@@ -56,13 +60,24 @@ impl NamedAgent for RandomAgent {
                 sampled_reward_mean: None,
                 replay_size: 0,
             },
+            eval: EvalSlots::default(),
         })
     }
 }
 
 impl Agent for RandomAgent {
-    fn act(&mut self, _obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
-        Ok(self.state.rng.uniform_action(self.action_dim))
+    fn begin_episode(&mut self, mode: Mode, seed: u64) {
+        if let Mode::Eval(slot) = mode {
+            self.eval.begin(slot, Rng::new(seed));
+        }
+    }
+
+    fn act(&mut self, _obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
+        let rng = match mode {
+            Mode::Explore => &mut self.state.rng,
+            Mode::Eval(slot) => self.eval.get_mut("random", slot)?,
+        };
+        Ok(rng.uniform_action(self.action_dim))
     }
 
     fn update(

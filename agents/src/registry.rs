@@ -275,9 +275,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ctrlbench-agent-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         a.save(&dir).unwrap();
-        let next = a.act(&obs, Mode::Eval).unwrap();
+        // Evaluation draws from its own stream: training goes on as saved.
+        a.begin_episode(Mode::Eval(1), 7);
+        let evaluated = a.act(&obs, Mode::Eval(1)).unwrap();
+        let next = a.act(&obs, Mode::Explore).unwrap();
         b.load(&dir).unwrap();
-        assert_eq!(next, b.act(&obs, Mode::Eval).unwrap());
+        assert_eq!(next, b.act(&obs, Mode::Explore).unwrap());
+        b.begin_episode(Mode::Eval(1), 7);
+        assert_eq!(evaluated, b.act(&obs, Mode::Eval(1)).unwrap());
+        assert_ne!(evaluated, next);
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -302,9 +308,9 @@ mod tests {
         let s = spec();
         let mut a = make("scripted", &s, &cfg, tch::Device::Cpu, 0, 0).unwrap();
         let obs = vec![0.3; s.obs_dim()];
-        a.begin_episode(Mode::Eval);
-        let x = a.act(&obs, Mode::Eval).unwrap();
-        a.begin_episode(Mode::Explore);
+        a.begin_episode(Mode::Eval(0), 0);
+        let x = a.act(&obs, Mode::Eval(0)).unwrap();
+        a.begin_episode(Mode::Explore, 0);
         assert_eq!(x, a.act(&obs, Mode::Explore).unwrap());
     }
 }

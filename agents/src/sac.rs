@@ -20,7 +20,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn, nn::Module};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, Mode, check_rows, load_json, parse_config, save_json,
+};
 use crate::buffer::{ReplayBuffer, TransitionBatch};
 use crate::nn::{
     Activation, Adam, CheckpointPart, EnsembleMlp, Mlp, MlpSpec, TanhGaussian, WeightInit,
@@ -401,12 +403,23 @@ impl Agent for Sac {
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         let obs = self.to_tensor(obs, self.obs_dim);
         let action = tch::no_grad(|| match mode {
-            Mode::Eval => self.policy(&obs).mode(),
+            Mode::Eval(_) => self.policy(&obs).mode(),
             Mode::Explore => {
                 let eps = self.noise(1, self.act_dim);
                 self.sample_policy(&obs, &eps).0
             }
         });
+        Ok(Vec::<f32>::try_from(
+            action.to_device(Device::Cpu).view([-1]),
+        )?)
+    }
+
+    /// One forward pass for every row: evaluation acts with the policy's
+    /// mode, which keeps no per-episode state.
+    fn act_eval(&mut self, obs: &[f32], slots: &[usize]) -> Result<Vec<f32>, AgentError> {
+        check_rows(obs, slots.len(), self.obs_dim)?;
+        let obs = self.to_tensor(obs, self.obs_dim);
+        let action = tch::no_grad(|| self.policy(&obs).mode());
         Ok(Vec::<f32>::try_from(
             action.to_device(Device::Cpu).view([-1]),
         )?)
@@ -531,9 +544,19 @@ mod tests {
         let mut c = Sac::with_config(tiny(), 5, 2, Device::Cpu, 99).unwrap();
         c.load(&dir).unwrap();
         let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
-        for mode in [Mode::Eval, Mode::Explore] {
+        for mode in [Mode::Eval(0), Mode::Explore] {
             assert_eq!(a.act(&obs, mode).unwrap(), c.act(&obs, mode).unwrap());
         }
+        // A batch of evaluation rows gives each row's own action.
+        let other = [0.4f32, 0.0, -0.3, 0.2, 0.1];
+        let batched = a.act_eval(&[obs, other].concat(), &[0, 1]).unwrap();
+        let single = [obs, other]
+            .map(|o| a.act(&o, Mode::Eval(0)).unwrap())
+            .concat();
+        for (x, y) in batched.iter().zip(&single) {
+            assert!((x - y).abs() < 1e-6, "{batched:?} vs {single:?}");
+        }
+        assert!(a.act_eval(&obs, &[0, 1]).is_err());
         // And they keep learning identically after the reload.
         let bt = batch(16, 5, 2, 100);
         assert_eq!(a.update_on(&bt), c.update_on(&bt));

@@ -15,7 +15,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, EvalSlots, Mode, load_json, parse_config, save_json,
+};
 use crate::buffer::ReplayBuffer;
 use crate::registry::NamedAgent;
 
@@ -37,7 +39,10 @@ pub struct ScriptedAgent {
     action_dim: usize,
     /// Flat indices of the `velocity` observation group (empty if none).
     velocity: Vec<usize>,
+    /// Agent steps into the training episode.
     t: u64,
+    /// Agent steps into each evaluation episode.
+    eval_t: EvalSlots<u64>,
 }
 
 impl NamedAgent for ScriptedAgent {
@@ -58,17 +63,26 @@ impl NamedAgent for ScriptedAgent {
             action_dim: init.spec.action_dim(),
             velocity,
             t: 0,
+            eval_t: EvalSlots::default(),
         })
     }
 }
 
 impl Agent for ScriptedAgent {
-    fn begin_episode(&mut self, _mode: Mode) {
-        self.t = 0;
+    fn begin_episode(&mut self, mode: Mode, _seed: u64) {
+        match mode {
+            Mode::Explore => self.t = 0,
+            Mode::Eval(slot) => self.eval_t.begin(slot, 0),
+        }
     }
 
-    fn act(&mut self, obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
-        let phase = std::f64::consts::TAU * self.t as f64 / self.cfg.period;
+    fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
+        let t = match mode {
+            Mode::Explore => &mut self.t,
+            Mode::Eval(slot) => self.eval_t.get_mut("scripted", slot)?,
+        };
+        let phase = std::f64::consts::TAU * *t as f64 / self.cfg.period;
+        *t += 1;
         let n = self.action_dim as f64;
         let action = (0..self.action_dim)
             .map(|j| {
@@ -81,7 +95,6 @@ impl Agent for ScriptedAgent {
                 a.clamp(-1.0, 1.0) as f32
             })
             .collect();
-        self.t += 1;
         Ok(action)
     }
 

@@ -386,7 +386,9 @@ pub enum BenchCommand {
     /// --updates gradient updates (world model + actor-critic for DCWM) and
     /// --acts training-mode actions on visited states, then runs --loop-steps
     /// agent steps of a training loop (act, env step, buffer, updates at the
-    /// agent's UTD ratio). The agent's config is its defaults for the task
+    /// agent's UTD ratio), then plays --eval-episodes evaluation episodes side
+    /// by side (one batched act per step, as runs evaluate) and the same
+    /// episodes one at a time. The agent's config is its defaults for the task
     /// plus --set overrides. Use --torch-threads for libtorch's CPU threads.
     ///
     /// Examples:
@@ -423,6 +425,11 @@ pub struct BenchAgentArgs {
     /// Agent steps of the timed training loop.
     #[arg(long, default_value_t = 100)]
     pub loop_steps: usize,
+    /// Episodes of the timed evaluations: played side by side as runs
+    /// evaluate, then one at a time (0 skips them; a planner on a CPU takes
+    /// minutes).
+    #[arg(long, default_value_t = 10)]
+    pub eval_episodes: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -162,17 +162,15 @@ fn bench_env(a: &BenchEnvArgs) -> Result<()> {
 fn bench_agent(a: &BenchAgentArgs) -> Result<()> {
     let device = a.device;
     let run = crate::config::single_run(&a.agent, &a.task, a.seed, 0, &parse_overrides(&a.set)?)?;
-    let (task, config) = (&run.task, &run.agent_config);
     let opts = crate::bench::AgentBenchOptions {
         fill_steps: a.fill,
         updates: a.updates,
         acts: a.acts,
         loop_steps: a.loop_steps,
-        action_repeat: run.run.action_repeat,
-        seed: a.seed,
+        eval_episodes: a.eval_episodes,
     };
-    tracing::info!(agent = %a.agent, task = %task, "measuring");
-    let r = crate::bench::bench_agent(&a.agent, task, config, device, &opts)?;
+    tracing::info!(agent = %a.agent, task = %run.task, "measuring");
+    let r = crate::bench::bench_agent(&run, device, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());
@@ -245,7 +243,7 @@ fn play(a: &PlayArgs) -> Result<()> {
     let mode = if a.explore {
         agents::Mode::Explore
     } else {
-        agents::Mode::Eval
+        agents::Mode::Eval(0)
     };
     let played = crate::run::play(
         &a.run,

@@ -230,7 +230,7 @@ fn same_seed_same_updates_and_save_load_gives_identical_actions() {
     let mut c = BPrior::with_config(cfg, &s, Device::Cpu, 99).unwrap();
     c.load(&dir).unwrap();
     let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5, -0.1];
-    for mode in [Mode::Eval, Mode::Explore] {
+    for mode in [Mode::Eval(0), Mode::Explore] {
         assert_eq!(a.act(&obs, mode).unwrap(), c.act(&obs, mode).unwrap());
     }
     let bt = batch(16, s.obs_dim(), s.action_dim(), 100);
@@ -262,15 +262,15 @@ fn a_saved_prior_transfers_and_a_mismatch_is_a_clear_error() {
     let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5, -0.1];
     src.cfg.act_with = ActWith::Prior;
     assert_eq!(
-        src.act(&obs, Mode::Eval).unwrap(),
-        dst.act(&obs, Mode::Eval).unwrap()
+        src.act(&obs, Mode::Eval(0)).unwrap(),
+        dst.act(&obs, Mode::Eval(0)).unwrap()
     );
     // Frozen: updates leave the prior (and its target) as loaded.
-    let before = dst.act(&obs, Mode::Eval).unwrap();
+    let before = dst.act(&obs, Mode::Eval(0)).unwrap();
     for i in 0..5 {
         dst.update_on(&batch(16, hard.obs_dim(), hard.action_dim(), 10 + i));
     }
-    assert_eq!(before, dst.act(&obs, Mode::Eval).unwrap());
+    assert_eq!(before, dst.act(&obs, Mode::Eval(0)).unwrap());
 
     // A prior that saw other groups, or another action space, is refused.
     let all = BPriorConfig {
@@ -358,10 +358,10 @@ fn learns_a_one_step_task() {
         a.update_on(&bt);
     }
     let obs = vec![0.2f32; s.obs_dim()];
-    let act = a.act(&obs, Mode::Eval).unwrap()[0];
+    let act = a.act(&obs, Mode::Eval(0)).unwrap()[0];
     assert!((act - 0.5).abs() < 0.15, "policy action {act}");
     a.cfg.act_with = ActWith::Prior;
-    let prior = a.act(&obs, Mode::Eval).unwrap()[0];
+    let prior = a.act(&obs, Mode::Eval(0)).unwrap()[0];
     assert!((prior - 0.5).abs() < 0.25, "prior action {prior}");
 }
 

@@ -5,8 +5,9 @@
 //!
 //! Contract: acting draws its noise from the agent's `act_rng` (sampled
 //! critics) and its [`TorchStream`](crate::rng::TorchStream) (the plan's
-//! noise, drawn before the plan), keeps one warm start per mode, and reads
-//! back only the action.
+//! noise, drawn before the plan) in the training episode, from its
+//! [`EvalEpisode`]'s own streams in an evaluation episode, keeps one warm
+//! start per episode, and reads back only the action.
 
 use tch::{Device, Kind, Tensor};
 
@@ -16,6 +17,7 @@ use super::world_model::{WorldModel, WorldModelNets};
 use super::{ConsistencyLoss, Dcwm};
 use crate::agent::{AgentError, Mode};
 use crate::nn::{CastMlp, EnsembleMlp};
+use crate::rng::{Rng, TorchStream, derive_seed};
 
 /// Frozen copies of every network planning uses, in the compute precision;
 /// made at the first plan after the parameters change.
@@ -65,10 +67,22 @@ impl LatentModel for PlanningModel<'_> {
     }
 }
 
-pub(super) fn mode_slot(mode: Mode) -> usize {
-    match mode {
-        Mode::Explore => 0,
-        Mode::Eval => 1,
+/// An evaluation episode's planner state: its warm start and the streams
+/// its noise comes from, seeded by `begin_episode` (evaluation never draws
+/// from the training streams).
+pub(super) struct EvalEpisode {
+    mean: Option<Tensor>,
+    rng: Rng,
+    torch: TorchStream,
+}
+
+impl EvalEpisode {
+    pub(super) fn new(seed: u64) -> Self {
+        EvalEpisode {
+            mean: None,
+            rng: Rng::new(derive_seed(seed, "dcwm/act")),
+            torch: TorchStream::new(derive_seed(seed, "dcwm/torch")),
+        }
     }
 }
 
@@ -79,29 +93,38 @@ impl Dcwm {
         obs: &[f32],
         mode: Mode,
     ) -> Result<Vec<f32>, AgentError> {
+        if obs.len() != self.obs_dim {
+            return Err(AgentError::Other(format!(
+                "dcwm: expected {} observation values, got {}",
+                self.obs_dim,
+                obs.len()
+            )));
+        }
         let sigma = self.exploration_noise();
         let explore_std = if mode == Mode::Explore { sigma } else { 0.0 };
         let obs = self.tensor(obs, &[1, self.obs_dim as i64]);
+        // The episode's warm start and noise streams.
+        let (mean, rng, torch) = match mode {
+            Mode::Explore => (
+                &mut self.train_mean,
+                &mut self.state.act_rng,
+                &mut self.state.torch,
+            ),
+            Mode::Eval(slot) => {
+                let e = self.eval.get_mut("dcwm", slot)?;
+                (&mut e.mean, &mut e.rng, &mut e.torch)
+            }
+        };
         // The networks for acting, made if the parameters changed since.
         let (wm, ac) = (&self.wm, &self.ac);
         let nets: &PlanNets = self.plan_nets.get_or_insert_with(|| PlanNets::new(wm, ac));
         let action = if self.cfg.mpc {
             let mppi = self.cfg.mppi();
             let critics: Vec<Vec<i64>> = (0..mppi.iterations)
-                .map(|_| {
-                    sample_members(
-                        &mut self.state.act_rng,
-                        self.cfg.num_critics,
-                        self.cfg.q_sample_size,
-                    )
-                })
+                .map(|_| sample_members(rng, self.cfg.num_critics, self.cfg.q_sample_size))
                 .collect();
             let (device, act_dim) = (self.device, self.act_dim);
-            let noise = self
-                .state
-                .torch
-                .draw(|| PlanNoise::draw(&mppi, act_dim, device, critics));
-            let slot = mode_slot(mode);
+            let noise = torch.draw(|| PlanNoise::draw(&mppi, act_dim, device, critics));
             let plan = tch::no_grad(|| {
                 let z0 = self.wm.encode(&nets.wm, &obs).repr;
                 let model = PlanningModel { wm: &self.wm, nets };
@@ -109,22 +132,19 @@ impl Dcwm {
                     &model,
                     &mppi,
                     &z0,
-                    self.prev_mean[slot].as_ref(),
+                    mean.as_ref(),
                     &noise,
                     sigma,
                     explore_std,
                     None,
                 )
             });
-            self.prev_mean[slot] = Some(plan.mean);
+            *mean = Some(plan.mean);
             plan.action
         } else {
             let act_dim = self.act_dim as i64;
             let device = self.device;
-            let eps = self
-                .state
-                .torch
-                .draw(|| Tensor::randn([act_dim], (Kind::Float, device)));
+            let eps = torch.draw(|| Tensor::randn([act_dim], (Kind::Float, device)));
             tch::no_grad(|| {
                 let z = self.wm.encode(&nets.wm, &obs).repr;
                 (pi(&nets.actor, &z).get(0) + eps * explore_std).clamp(-1.0, 1.0)

@@ -86,12 +86,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, EvalSlots, Mode, load_json, parse_config, save_json,
+};
 use crate::buffer::{ReplayBuffer, SliceBatch};
 use crate::nn::{Adam, CheckpointPart};
 use crate::registry::NamedAgent;
 use crate::rng::{Rng, TORCH_RNG_LOCK, TorchStream, derive_seed};
-use acting::{PlanNets, mode_slot};
+use acting::{EvalEpisode, PlanNets};
 use actor_critic::ActorCritic;
 use official::{UpdateTrace, gradients};
 use update::UpdateNoise;
@@ -142,8 +144,10 @@ pub struct Dcwm {
     warmup_steps: u64,
     wm: WorldModel,
     ac: ActorCritic,
-    /// Warm starts of the planner for training and evaluation episodes.
-    prev_mean: [Option<Tensor>; 2],
+    /// The planner's warm start in the training episode.
+    train_mean: Option<Tensor>,
+    /// Each evaluation episode's warm start and noise streams.
+    eval: EvalSlots<EvalEpisode>,
     /// Networks for acting (`None` after an update).
     plan_nets: Option<PlanNets>,
     /// Metrics of the last update still on the device, with the state field
@@ -197,7 +201,8 @@ impl Dcwm {
             warmup_steps: 0,
             wm,
             ac,
-            prev_mean: [None, None],
+            train_mean: None,
+            eval: EvalSlots::default(),
             plan_nets: None,
             pending: Vec::new(),
             state: DcwmState {
@@ -443,8 +448,11 @@ impl NamedAgent for Dcwm {
 }
 
 impl Agent for Dcwm {
-    fn begin_episode(&mut self, mode: Mode) {
-        self.prev_mean[mode_slot(mode)] = None;
+    fn begin_episode(&mut self, mode: Mode, seed: u64) {
+        match mode {
+            Mode::Explore => self.train_mean = None,
+            Mode::Eval(slot) => self.eval.begin(slot, EvalEpisode::new(seed)),
+        }
     }
 
     fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
@@ -537,7 +545,8 @@ impl Agent for Dcwm {
             &Self::optimizer_files(),
         )?;
         self.state = load_json(dir, "dcwm.json")?;
-        self.prev_mean = [None, None];
+        self.train_mean = None;
+        self.eval.clear();
         self.plan_nets = None;
         Ok(())
     }

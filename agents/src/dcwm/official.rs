@@ -583,7 +583,7 @@ pub fn replay(dir: &Path) -> Result<(), AgentError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::Mode;
+    use crate::agent::{Agent, Mode};
     use crate::dcwm::RewardBound;
 
     fn agent(seed: u64) -> Dcwm {
@@ -642,11 +642,11 @@ mod tests {
         }
         let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
         let (mut a, mut b) = (a, b);
-        a.state.act_rng = b.state.act_rng.clone();
-        a.state.torch = b.state.torch.clone();
+        a.begin_episode(Mode::Eval(0), 5);
+        b.begin_episode(Mode::Eval(0), 5);
         let (x, y) = (
-            a.select_action(&obs, Mode::Eval).unwrap(),
-            b.select_action(&obs, Mode::Eval).unwrap(),
+            a.select_action(&obs, Mode::Eval(0)).unwrap(),
+            b.select_action(&obs, Mode::Eval(0)).unwrap(),
         );
         assert_eq!(x, y);
         // A missing parameter is an error naming it.

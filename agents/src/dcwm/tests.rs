@@ -119,7 +119,7 @@ fn same_seed_same_updates_and_plans() {
             out.push(a.state.world_model_loss);
             out.push(a.state.critic_loss);
         }
-        a.begin_episode(Mode::Explore);
+        a.begin_episode(Mode::Explore, 0);
         for k in 0..3 {
             let obs = [0.1f32 * k as f32, -0.2, 0.3, 0.0, 0.5];
             out.extend(
@@ -150,9 +150,9 @@ fn save_load_gives_identical_plans_and_updates() {
     let mut b = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 99).unwrap();
     b.load(&dir).unwrap();
     let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
-    for mode in [Mode::Eval, Mode::Explore] {
-        a.begin_episode(mode);
-        b.begin_episode(mode);
+    for mode in [Mode::Eval(0), Mode::Explore] {
+        a.begin_episode(mode, 0);
+        b.begin_episode(mode, 0);
         for _ in 0..3 {
             assert_eq!(a.act(&obs, mode).unwrap(), b.act(&obs, mode).unwrap());
         }
@@ -197,11 +197,11 @@ fn an_interrupted_update_block_resumes_to_the_same_agent() {
     assert_eq!(a.state.critic_loss, c.state.critic_loss);
     assert_eq!(a.state.codebook_usage, c.state.codebook_usage);
     let obs = [0.1f32, -0.2, 0.3, 0.0, 0.5];
-    a.begin_episode(Mode::Eval);
-    c.begin_episode(Mode::Eval);
+    a.begin_episode(Mode::Eval(0), 0);
+    c.begin_episode(Mode::Eval(0), 0);
     assert_eq!(
-        a.act(&obs, Mode::Eval).unwrap(),
-        c.act(&obs, Mode::Eval).unwrap()
+        a.act(&obs, Mode::Eval(0)).unwrap(),
+        c.act(&obs, Mode::Eval(0)).unwrap()
     );
 
     // After the next episode: a block of one episode's updates.
@@ -236,7 +236,8 @@ fn world_model_learns_a_deterministic_system_and_uses_its_codebook() {
         a.measure_codebook_usage(&buf).unwrap();
         let usage = a.state.codebook_usage;
         assert!(usage > 0.0 && usage <= 100.0, "{usage}");
-        let act = a.act(&[0.0; 5], Mode::Eval).unwrap();
+        a.begin_episode(Mode::Eval(0), 1);
+        let act = a.act(&[0.0; 5], Mode::Eval(0)).unwrap();
         assert!(act.iter().all(|v| (-1.0..=1.0).contains(v)), "{act:?}");
     }
 }
@@ -288,7 +289,8 @@ fn ablation_variants_build_and_update() {
         }
         let l = (a.state.world_model_loss, a.state.critic_loss);
         assert!(l.0.is_finite() && l.1.is_finite(), "{label}: {l:?}");
-        let act = a.act(&[0.0; 5], Mode::Eval).unwrap();
+        a.begin_episode(Mode::Eval(0), 1);
+        let act = a.act(&[0.0; 5], Mode::Eval(0)).unwrap();
         assert!(
             act.iter().all(|v| (-1.0..=1.0).contains(v)),
             "{label}: {act:?}"

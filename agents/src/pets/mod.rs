@@ -33,7 +33,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::agent::{Agent, AgentError, AgentInit, Mode, load_json, parse_config, save_json};
+use crate::agent::{
+    Agent, AgentError, AgentInit, EvalSlots, Mode, load_json, parse_config, save_json,
+};
 use crate::buffer::ReplayBuffer;
 use crate::nn::Adam;
 use crate::registry::NamedAgent;
@@ -182,6 +184,13 @@ struct PetsState {
     plan_ms: f64,
 }
 
+/// An evaluation episode's warm start and the stream its CEM noise comes
+/// from (seeded by `begin_episode`, apart from the training stream).
+struct EvalPlan {
+    plan: Tensor,
+    noise: TorchStream,
+}
+
 /// The PETS agent.
 pub struct Pets {
     cfg: PetsConfig,
@@ -192,6 +201,8 @@ pub struct Pets {
     opt: Adam,
     /// The warm start: the last plan shifted by one step.
     plan: Tensor,
+    /// Each evaluation episode's warm start and noise stream.
+    eval: EvalSlots<EvalPlan>,
     state: PetsState,
     /// Agent steps per episode, where the task has a time limit.
     episode_steps: Option<usize>,
@@ -240,6 +251,7 @@ impl Pets {
         };
         let mut pets = Pets {
             plan: Tensor::zeros([cfg.horizon as i64, act_dim as i64], (Kind::Float, device)),
+            eval: EvalSlots::default(),
             cfg,
             device,
             obs_dim,
@@ -325,11 +337,22 @@ impl NamedAgent for Pets {
 }
 
 impl Agent for Pets {
-    fn begin_episode(&mut self, _mode: Mode) {
-        let _ = self.plan.zero_();
+    fn begin_episode(&mut self, mode: Mode, seed: u64) {
+        match mode {
+            Mode::Explore => {
+                let _ = self.plan.zero_();
+            }
+            Mode::Eval(slot) => self.eval.begin(
+                slot,
+                EvalPlan {
+                    plan: self.plan.zeros_like(),
+                    noise: TorchStream::new(derive_seed(seed, "pets-plan")),
+                },
+            ),
+        }
     }
 
-    fn act(&mut self, obs: &[f32], _mode: Mode) -> Result<Vec<f32>, AgentError> {
+    fn act(&mut self, obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
         if obs.len() != self.obs_dim {
             return Err(AgentError::Other(format!(
                 "pets: expected {} observation values, got {}",
@@ -340,16 +363,21 @@ impl Agent for Pets {
         let start = Instant::now();
         let spec = self.cfg.cem();
         let (act_dim, out_dim, device) = (self.act_dim, self.obs_dim + 1, self.device);
-        let noise = self
-            .state
-            .noise
-            .draw(|| PlanNoise::draw(&spec, act_dim, out_dim, device));
+        // The episode's warm start and noise stream.
+        let (warm, stream) = match mode {
+            Mode::Explore => (&mut self.plan, &mut self.state.noise),
+            Mode::Eval(slot) => {
+                let e = self.eval.get_mut("pets", slot)?;
+                (&mut e.plan, &mut e.noise)
+            }
+        };
+        let noise = stream.draw(|| PlanNoise::draw(&spec, act_dim, out_dim, device));
         let obs_t = Tensor::from_slice(obs).to(self.device);
         let plan = cem::plan(
             &self.model,
             &self.state.normalizer,
             &obs_t,
-            &self.plan,
+            warm,
             &spec,
             &noise,
         );
@@ -357,13 +385,17 @@ impl Agent for Pets {
         let action = Vec::<f32>::try_from(first.to(Device::Cpu))?;
         // Warm start: shift by one step, 0 at the end.
         let h = self.cfg.horizon as i64;
-        self.plan = Tensor::cat(
+        *warm = Tensor::cat(
             &[
                 plan.solution.narrow(0, 1, h - 1),
                 Tensor::zeros([1, act_dim as i64], (Kind::Float, device)),
             ],
             0,
         );
+        if mode != Mode::Explore {
+            return Ok(action);
+        }
+        // train.csv's planner metrics describe training episodes.
         self.state.elite_std = plan.std.double_value(&[]);
         self.state.plan_ms = start.elapsed().as_secs_f64() * 1e3;
         Ok(action)
@@ -440,6 +472,7 @@ impl Agent for Pets {
         self.model.vs.load(dir.join("model.safetensors"))?;
         self.opt.load(&dir.join("model_opt.ot"))?;
         self.plan = Tensor::load(dir.join("plan.ot"))?.to(self.device);
+        self.eval.clear();
         self.state = load_json(dir, "pets.json")?;
         self.model.elites = self.state.elites.clone();
         Ok(())

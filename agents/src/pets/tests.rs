@@ -188,7 +188,7 @@ fn a_retrain_learns_a_linear_system_and_plans_towards_reward() {
     );
     assert_eq!(pets.model.elites.len(), 2);
     // From s = (1, 0), reward -|s|^2 favours a negative first action (s0' = 0.9 + 0.5 a).
-    pets.begin_episode(Mode::Explore);
+    pets.begin_episode(Mode::Explore, 0);
     let a = pets.act(&[1.0, 0.0], Mode::Explore).unwrap();
     assert!(a[0] < -0.3, "action {a:?}");
 }
@@ -232,4 +232,39 @@ fn bad_settings_are_config_errors() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("divide evenly"), "{err}");
+}
+
+#[test]
+fn evaluation_episodes_plan_apart_from_training() {
+    let buffer = linear_buffer(2, 2);
+    let trained = || {
+        let mut p = Pets::with_config(small(), 2, 1, Device::Cpu, 11).unwrap();
+        p.retrain(&buffer).unwrap();
+        p.begin_episode(Mode::Explore, 0);
+        p
+    };
+    let (mut a, mut b) = (trained(), trained());
+    let obs = [[0.3f32, -0.4], [0.0, 0.9], [0.5, 0.1]];
+    let plain: Vec<_> = obs
+        .iter()
+        .map(|o| a.act(o, Mode::Explore).unwrap())
+        .collect();
+    // Two evaluation episodes between training steps change nothing in training.
+    let mut interleaved = Vec::new();
+    let mut evaluated = Vec::new();
+    for (i, o) in obs.iter().enumerate() {
+        interleaved.push(b.act(o, Mode::Explore).unwrap());
+        if i == 0 {
+            b.begin_episode(Mode::Eval(0), 21);
+            b.begin_episode(Mode::Eval(1), 22);
+        }
+        evaluated.push(b.act_eval(&[*o, *o].concat(), &[0, 1]).unwrap());
+    }
+    assert_eq!(plain, interleaved);
+    // Each slot draws from its own seed: the same observation, other plans.
+    assert_ne!(evaluated[0][0], evaluated[0][1]);
+    // A slot replays from its seed.
+    let mut c = trained();
+    c.begin_episode(Mode::Eval(3), 22);
+    assert_eq!(c.act(&obs[0], Mode::Eval(3)).unwrap()[0], evaluated[0][1]);
 }

@@ -207,6 +207,24 @@ impl VecEnv {
         Ok(&self.obs)
     }
 
+    /// Resets environment `i` with `seeds[i]` (one seed per environment:
+    /// evaluation episodes keep the seeds they would have on their own).
+    /// Clears the finished flags and the physics errors.
+    pub fn reset_each(&mut self, seeds: &[u64]) -> Result<&[f64], EnvError> {
+        if seeds.len() != self.len() {
+            return Err(EnvError::Invalid(format!(
+                "{} seeds given for {} environments",
+                seeds.len(),
+                self.len()
+            )));
+        }
+        for mut shard in self.pool.shards() {
+            shard.load_seeds(seeds);
+        }
+        self.run(Command::ResetEach)?;
+        Ok(&self.obs)
+    }
+
     /// Steps every environment with its row of `actions` (`n × action_dim`,
     /// row-major). Episode ends are handled by the autoreset mode (see the
     /// module documentation).

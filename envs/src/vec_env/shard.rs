@@ -17,6 +17,8 @@ pub(super) enum Command {
     /// Reset every environment; `Some(seed)` seeds environment `i` (global
     /// index) with `seed + i`.
     Reset(Option<u64>),
+    /// Reset every environment with its own seed from the shard's `seeds`.
+    ResetEach,
 }
 
 /// Why a shard's command did not complete.
@@ -52,6 +54,8 @@ pub(super) struct Shard {
     envs: Vec<Box<dyn Env>>,
     /// Actions of the next step, `len × action_dim`.
     pub(super) actions: Vec<f64>,
+    /// Seeds of the next [`Command::ResetEach`], one per environment.
+    seeds: Vec<u64>,
     /// Current observations, `len × obs_dim`.
     pub(super) obs: Vec<f64>,
     /// Last observations of episodes that ended, `len × obs_dim`.
@@ -86,6 +90,7 @@ impl Shard {
             action_dim,
             envs,
             actions: vec![0.0; n * action_dim],
+            seeds: vec![0; n],
             obs: vec![0.0; n * obs_dim],
             final_obs: vec![0.0; n * obs_dim],
             transitions: vec![idle_transition(); n],
@@ -111,6 +116,13 @@ impl Shard {
         }
     }
 
+    /// Copies the seed of each of the shard's environments from `seeds`
+    /// (indexed globally).
+    pub(super) fn load_seeds(&mut self, seeds: &[u64]) {
+        let range = self.range();
+        self.seeds.copy_from_slice(&seeds[range]);
+    }
+
     /// The message of a panic that interrupted the latest command, naming
     /// the environment that panicked.
     pub(super) fn panic_context(&self, message: &str) -> String {
@@ -125,7 +137,11 @@ impl Shard {
             self.current = i;
             match command {
                 Command::Step(mode) => self.step_env(i, mode)?,
-                Command::Reset(seed) => self.reset_env(i, seed)?,
+                Command::Reset(seed) => {
+                    let global = (self.offset + i) as u64;
+                    self.reset_env(i, seed.map(|s| s.wrapping_add(global)))?
+                }
+                Command::ResetEach => self.reset_env(i, Some(self.seeds[i]))?,
             }
         }
         Ok(())
@@ -165,13 +181,11 @@ impl Shard {
         Ok(())
     }
 
-    /// Resets environment `i` (local index), seeding it with `seed + global
-    /// index` when a seed is given.
+    /// Resets environment `i` (local index), with `seed` when one is given.
     fn reset_env(&mut self, i: usize, seed: Option<u64>) -> Result<(), EnvError> {
         let d = self.obs_dim;
-        let global = (self.offset + i) as u64;
         let obs = &mut self.obs[i * d..(i + 1) * d];
-        self.envs[i].reset_into(seed.map(|s| s.wrapping_add(global)), obs)?;
+        self.envs[i].reset_into(seed, obs)?;
         self.transitions[i] = idle_transition();
         self.finished[i] = false;
         self.physics_errors[i] = None;

@@ -464,3 +464,18 @@ fn construction_checks_the_batch_and_bounds_the_threads() {
     assert_eq!(scripted_batch(3, 8, &counters, |_, _| {}).threads(), 3);
     assert_eq!(scripted_batch(3, 0, &counters, |_, _| {}).threads(), 1);
 }
+
+#[test]
+fn reset_each_seeds_every_environment_with_its_own_seed() {
+    let seeds = [11u64, 3, 400, 3, 9];
+    let mut venv = VecEnv::from_fn(seeds.len(), 2, short_episodes).unwrap();
+    let obs = venv.reset_each(&seeds).unwrap().to_vec();
+    let d = venv.spec().obs_dim();
+    for (i, &seed) in seeds.iter().enumerate() {
+        let mut single = short_episodes(i).unwrap();
+        let (expected, _) = single.reset(Some(seed)).unwrap();
+        assert_eq!(&obs[i * d..(i + 1) * d], &expected[..], "environment {i}");
+    }
+    let e = venv.reset_each(&seeds[..2]).unwrap_err().to_string();
+    assert!(e.contains("2 seeds given for 5 environments"), "{e}");
+}

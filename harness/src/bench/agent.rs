@@ -1,13 +1,15 @@
 //! Agent speed measurements (`ctrlbench bench agent`): gradient updates,
-//! acting (planning) and the training loop at the agent's update-to-data
-//! ratio, on a task's protocol environment.
+//! acting (planning), the training loop at the agent's update-to-data
+//! ratio, on a task's protocol environment, and an evaluation played side
+//! by side against the same episodes played one at a time.
 
 use std::fmt;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::run::{AgentEnv, Stepped};
+use crate::config::RunConfig;
+use crate::run::{AgentEnv, EvalEnvs, Stepped, play_evaluation};
 
 /// Results of `ctrlbench bench agent`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,6 +38,50 @@ pub struct AgentBench {
     /// The machine's f32 matrix-multiply rate on the device, GFLOP/s,
     /// measured in the same run ([`matmul_gflops`]).
     pub matmul_gflops: f64,
+    /// The evaluation path, when measured.
+    pub eval: Option<EvalTiming>,
+}
+
+/// One evaluation of N episodes played side by side (as runs evaluate)
+/// against the same N episodes played one at a time, by the trained agent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvalTiming {
+    /// Episodes of each evaluation.
+    pub episodes: usize,
+    /// Wall time of the side-by-side evaluation (s).
+    pub side_by_side_s: f64,
+    /// Wall time of the one-at-a-time evaluation (s).
+    pub one_at_a_time_s: f64,
+    /// Mean return of each (equal up to floating-point rounding).
+    pub returns: [f64; 2],
+}
+
+/// Times [`play_evaluation`] of `episodes` episodes on `episodes`
+/// environments, then on one.
+fn time_evaluation(
+    run: &RunConfig,
+    agent: &mut dyn agents::Agent,
+    episodes: usize,
+) -> Result<EvalTiming> {
+    let mut timed = |batch: usize| -> Result<(f64, f64)> {
+        let mut envs = EvalEnvs::new(run, batch)?;
+        let length = envs.spec().max_episode_steps.unwrap_or(0) as u64;
+        let bar = indicatif::ProgressBar::new(episodes as u64 * length)
+            .with_message(format!("evaluation, {batch} side by side"));
+        let t0 = Instant::now();
+        let played = play_evaluation(run, agent, &mut envs, 0, episodes, &mut || bar.inc(1))?;
+        let s = t0.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        Ok((s, played.mean()))
+    };
+    let (side_by_side_s, a) = timed(episodes)?;
+    let (one_at_a_time_s, b) = timed(1)?;
+    Ok(EvalTiming {
+        episodes,
+        side_by_side_s,
+        one_at_a_time_s,
+        returns: [a, b],
+    })
 }
 
 /// The f32 matrix-multiply rate (GFLOP/s) on `device` with the current
@@ -111,10 +157,8 @@ pub struct AgentBenchOptions {
     pub acts: usize,
     /// Agent steps of the timed training loop.
     pub loop_steps: usize,
-    /// Env steps per agent step; `None`: the suite's protocol.
-    pub action_repeat: Option<u64>,
-    /// Seed of env, agent and random data.
-    pub seed: u64,
+    /// Episodes of the timed evaluations (0: none).
+    pub eval_episodes: usize,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -122,21 +166,22 @@ fn ms(t: Instant) -> f64 {
 }
 
 /// Measures an agent's update, act and training-loop speed on a task.
+/// The run `run` gives the agent, its config, the task, the protocol (its
+/// action repeat) and the seed of env, agent and random data.
 pub fn bench_agent(
-    agent_name: &str,
-    task: &str,
-    agent_config: &serde_yaml::Value,
+    run: &RunConfig,
     device: agents::DeviceChoice,
     opts: &AgentBenchOptions,
 ) -> Result<AgentBench> {
     use agents::Mode;
     let tch_device = device.resolve()?;
     agents::apply_torch_threads();
-    let mut protocol = envs::protocol_of(task)?;
-    if let Some(k) = opts.action_repeat {
-        protocol = protocol.with_action_repeat(k as usize);
-    }
-    let mut env = AgentEnv::new(envs::protocol_env(task, opts.seed, protocol)?, agent_name);
+    let (agent_name, agent_config) = (run.agent.as_str(), &run.agent_config);
+    let seed = run.seed;
+    let mut env = AgentEnv::new(
+        envs::protocol_env(&run.task, seed, run.protocol()?)?,
+        agent_name,
+    );
     let spec = env.spec().clone();
     let repeat = env.action_repeat();
     let mut agent = agents::make(
@@ -144,16 +189,16 @@ pub fn bench_agent(
         &spec,
         agent_config,
         tch_device,
-        agents::rng::derive_seed(opts.seed, "agent"),
+        agents::rng::derive_seed(seed, "agent"),
         0, // the benchmark fills the buffer and learns outside the schedule
     )?;
     let (obs_dim, act_dim) = (spec.obs_dim(), spec.action_dim());
     let agent_steps = (opts.fill_steps / repeat) as usize + opts.loop_steps + opts.acts + 2;
     let mut buffer = agents::ReplayBuffer::new(obs_dim, act_dim, agent_steps * 2 + 16)?;
-    let mut rng = agents::Rng::new(agents::rng::derive_seed(opts.seed, "bench"));
+    let mut rng = agents::Rng::new(agents::rng::derive_seed(seed, "bench"));
     let mut episode = 0u64;
     let mut reset = |env: &mut AgentEnv, buffer: &mut agents::ReplayBuffer| -> Result<()> {
-        env.reset_recorded(opts.seed + episode, buffer)?;
+        env.reset_recorded(seed + episode, buffer)?;
         episode += 1;
         Ok(())
     };
@@ -203,7 +248,7 @@ pub fn bench_agent(
     };
 
     // Acting (training mode), on the states it visits.
-    agent.begin_episode(Mode::Explore);
+    agent.begin_episode(Mode::Explore, 0);
     let _ = agent.act(env.obs(), Mode::Explore)?;
     let mut act_t = Vec::with_capacity(opts.acts);
     let mut env_t = Vec::with_capacity(opts.acts);
@@ -215,7 +260,7 @@ pub fn bench_agent(
         env_t.push(e);
         if done {
             reset(&mut env, &mut buffer)?;
-            agent.begin_episode(Mode::Explore);
+            agent.begin_episode(Mode::Explore, 0);
         }
     }
 
@@ -237,10 +282,14 @@ pub fn bench_agent(
         }
         if done {
             reset(&mut env, &mut buffer)?;
-            agent.begin_episode(Mode::Explore);
+            agent.begin_episode(Mode::Explore, 0);
         }
     }
     let loop_s = t0.elapsed().as_secs_f64().max(1e-9);
+    let eval = match opts.eval_episodes {
+        0 => None,
+        n => Some(time_evaluation(run, agent.as_mut(), n)?),
+    };
     let matmul = matmul_gflops(tch_device);
     Ok(AgentBench {
         act_gflop: agent.act_flops().map(|f| f / 1e9),
@@ -254,6 +303,7 @@ pub fn bench_agent(
         loop_env_steps_per_s: (opts.loop_steps as u64 * repeat) as f64 / loop_s,
         updates_per_agent_step: utd,
         action_repeat: repeat,
+        eval,
     })
 }
 
@@ -307,6 +357,19 @@ impl fmt::Display for AgentBench {
             "training loop     {:>10.1} env steps/s  ({} updates per agent step)",
             r.loop_env_steps_per_s, r.updates_per_agent_step
         )?;
+        if let Some(e) = &r.eval {
+            writeln!(
+                f,
+                "evaluation        {:>10.2} s for {n} episodes side by side, {:.2} s one at a \
+                 time ({:.2}x; mean returns {:.1} and {:.1})",
+                e.side_by_side_s,
+                e.one_at_a_time_s,
+                e.one_at_a_time_s / e.side_by_side_s.max(1e-9),
+                e.returns[0],
+                e.returns[1],
+                n = e.episodes
+            )?;
+        }
         writeln!(
             f,
             "per 100k env steps {:>9.2} h at the loop's speed, {:.2} h from the medians",

@@ -1,19 +1,31 @@
 //! Evaluation: eval-mode episodes of an agent, as a run plays them at its
 //! evaluation steps, and `ctrlbench evaluate` on a run's latest checkpoint.
 //!
-//! Evaluation episode `i` at env step `s` is reset with a seed derived from
-//! the run seed, `s` and `i`, on an environment of its own, so evaluating
-//! never changes training and a checkpoint's evaluation replays the run's.
+//! Contract:
+//! - The episodes of one evaluation are played side by side on a batch of
+//!   environments ([`EvalEnvs`], a [`VecEnv`] without autoreset, stepped on
+//!   the calling thread): episode `i` in slot `i`, one
+//!   [`Agent::act_eval`] per agent step for the episodes still running. A
+//!   batch smaller than the episode count plays them in rounds (`bench
+//!   agent`'s one-at-a-time comparison).
+//! - Episode `i` of the evaluation at env step `s` is reset with a seed
+//!   derived from the run seed, `s` and `i`, and the agent begins it with
+//!   another seed derived from the same three, for its own randomness: the
+//!   episodes do not depend on the batch size (up to floating-point
+//!   rounding in batched network passes), evaluating never changes
+//!   training, and a checkpoint's evaluation replays the run's.
+//! - A diverging episode ends there (with the return so far, and a
+//!   warning); the others play on.
 
 use std::path::Path;
 
 use agents::{Agent, DeviceChoice, Mode};
 use anyhow::{Result, anyhow, bail};
+use envs::{AutoReset, EnvSpec, VecEnv};
 
 use super::checkpoint::checkpoint_state;
 use super::files::{is_complete, read_run_config};
-use super::stepper::{AgentEnv, Stepped};
-use super::{episode_seed, run_env};
+use super::{episode_seed, run_env_boxed};
 use crate::config::RunConfig;
 
 /// The outcome of evaluation episodes.
@@ -47,14 +59,95 @@ impl Evaluation {
     }
 }
 
+/// A run's evaluation environments: `n` copies of its task under its
+/// protocol, played side by side without autoreset.
+pub struct EvalEnvs {
+    venv: VecEnv,
+    agent: String,
+    obs32: Vec<f32>,
+    actions: Vec<f64>,
+}
+
+impl EvalEnvs {
+    /// `n` (at least 1) evaluation environments for the run `cfg`.
+    pub fn new(cfg: &RunConfig, n: usize) -> Result<Self> {
+        let envs = (0..n.max(1))
+            .map(|_| run_env_boxed(cfg, "eval"))
+            .collect::<Result<Vec<_>>>()?;
+        let mut venv = VecEnv::new(envs, 1)?;
+        venv.set_autoreset(AutoReset::Off);
+        Ok(EvalEnvs {
+            venv,
+            agent: cfg.agent.clone(),
+            obs32: Vec::new(),
+            actions: Vec::new(),
+        })
+    }
+
+    /// The environments' spec.
+    pub fn spec(&self) -> &EnvSpec {
+        self.venv.spec()
+    }
+
+    /// Environments in the batch.
+    pub fn len(&self) -> usize {
+        self.venv.len()
+    }
+
+    /// Whether the batch is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.venv.is_empty()
+    }
+
+    /// Environment steps per agent step.
+    pub fn action_repeat(&self) -> u64 {
+        self.venv.spec().action_repeat as u64
+    }
+
+    /// Steps the environments in `running` with the agent's actions for
+    /// them (checked, clamped to [-1, 1]); the others stay as they are.
+    fn step(&mut self, agent: &mut dyn Agent, running: &[usize]) -> Result<()> {
+        let (d, a) = (self.spec().obs_dim(), self.spec().action_dim());
+        let obs = self.venv.obs();
+        self.obs32.clear();
+        for &i in running {
+            self.obs32
+                .extend(obs[i * d..(i + 1) * d].iter().map(|&x| x as f32));
+        }
+        let acted = agent.act_eval(&self.obs32, running)?;
+        let name = &self.agent;
+        if acted.len() != running.len() * a {
+            bail!(
+                "agent '{name}' returned {} action values for {} evaluation episodes, the task needs {a} each",
+                acted.len(),
+                running.len()
+            );
+        }
+        self.actions.clear();
+        self.actions.resize(self.len() * a, 0.0);
+        for (row, &i) in acted.chunks(a).zip(running) {
+            if let Some(v) = row.iter().find(|v| !v.is_finite()) {
+                bail!(
+                    "agent '{name}' returned a non-finite action value ({v}) in evaluation episode {i}"
+                );
+            }
+            for (dst, &v) in self.actions[i * a..(i + 1) * a].iter_mut().zip(row) {
+                *dst = f64::from(v).clamp(-1.0, 1.0);
+            }
+        }
+        self.venv.step(&self.actions)?;
+        Ok(())
+    }
+}
+
 /// Plays `episodes` episodes of `agent` in eval mode, as the run's
-/// evaluation at `env_step` does: on the evaluation environment, episode `i`
-/// reset with the seed derived from the run seed, `env_step` and `i`.
-/// `on_step` is called after every agent step.
-pub(super) fn play_evaluation(
+/// evaluation at `env_step` does (see the module docs), as many side by
+/// side as `envs` holds. `on_step` is called after every agent step of
+/// every episode.
+pub fn play_evaluation(
     cfg: &RunConfig,
     agent: &mut dyn Agent,
-    env: &mut AgentEnv,
+    envs: &mut EvalEnvs,
     env_step: u64,
     episodes: usize,
     on_step: &mut dyn FnMut(),
@@ -64,34 +157,52 @@ pub(super) fn play_evaluation(
         successes: None,
         final_successes: None,
     };
-    for ep in 0..episodes {
-        env.reset(episode_seed(cfg.seed, &format!("eval/{env_step}/{ep}")))?;
-        agent.begin_episode(Mode::Eval);
-        let (mut ret, mut success, mut last_success) = (0.0f64, None::<bool>, None::<f64>);
-        loop {
-            let action = agent.act(env.obs(), Mode::Eval)?;
-            let t = match env.step(&action)? {
-                Stepped::Moved(t) => t,
-                Stepped::Diverged(e) => {
-                    tracing::warn!(task = %cfg.task, env_step, "evaluation episode diverged, ended: {e}");
-                    break;
-                }
-            };
-            on_step();
-            ret += t.reward;
-            if let Some(s) = t.info.success {
-                success = Some(success.unwrap_or(false) | s);
-                last_success = t.info.value(env.spec(), "success");
-            }
-            if t.done() {
-                break;
-            }
+    let batch = envs.len();
+    for first in (0..episodes).step_by(batch) {
+        let count = batch.min(episodes - first);
+        // Environments past `count` (a last, short round) replay the round's
+        // first seed and are never stepped for the agent.
+        let seeds: Vec<u64> = (0..batch)
+            .map(|k| {
+                let ep = first + if k < count { k } else { 0 };
+                episode_seed(cfg.seed, &format!("eval/{env_step}/{ep}"))
+            })
+            .collect();
+        envs.venv.reset_each(&seeds)?;
+        for k in 0..count {
+            let ep = first + k;
+            let seed = agents::rng::derive_seed(cfg.seed, &format!("eval-agent/{env_step}/{ep}"));
+            agent.begin_episode(Mode::Eval(k), seed);
         }
-        played.returns.push(ret);
-        if let Some(s) = success {
-            played.successes = Some(played.successes.unwrap_or(0) + usize::from(s));
-            let last = last_success.is_some_and(|v| v > 0.0);
-            played.final_successes = Some(played.final_successes.unwrap_or(0) + usize::from(last));
+        let mut returns = vec![0.0f64; count];
+        let mut success = vec![None::<bool>; count];
+        let mut last_success = vec![None::<f64>; count];
+        let mut running: Vec<usize> = (0..count).collect();
+        while !running.is_empty() {
+            envs.step(agent, &running)?;
+            let spec = envs.venv.spec();
+            for &k in &running {
+                let t = &envs.venv.transitions()[k];
+                on_step();
+                returns[k] += t.reward;
+                if let Some(e) = &envs.venv.physics_errors()[k] {
+                    tracing::warn!(task = %cfg.task, env_step, episode = first + k, "evaluation episode diverged, ended: {e}");
+                } else if let Some(s) = t.info.success {
+                    success[k] = Some(success[k].unwrap_or(false) | s);
+                    last_success[k] = t.info.value(spec, "success");
+                }
+            }
+            let finished = envs.venv.finished();
+            running.retain(|&k| !finished[k]);
+        }
+        for k in 0..count {
+            played.returns.push(returns[k]);
+            if let Some(s) = success[k] {
+                played.successes = Some(played.successes.unwrap_or(0) + usize::from(s));
+                let last = last_success[k].is_some_and(|v| v > 0.0);
+                played.final_successes =
+                    Some(played.final_successes.unwrap_or(0) + usize::from(last));
+            }
         }
     }
     Ok(played)
@@ -125,33 +236,33 @@ pub fn evaluate_checkpoint(
     let cfg = read_run_config(dir)?;
     let tch_device = device.resolve()?;
     agents::apply_torch_threads();
-    let (env, agent) = eval_env_and_agent(&cfg, tch_device)?;
-    evaluate_checkpoint_with(dir, cfg, agent, env, episodes, on_step)
+    let envs = EvalEnvs::new(&cfg, episodes.unwrap_or(cfg.run.eval_episodes))?;
+    let agent = run_agent_instance(&cfg, envs.spec(), tch_device)?;
+    evaluate_checkpoint_with(dir, cfg, agent, envs, episodes, on_step)
 }
 
-/// The run's evaluation environment, and its agent as the run starts it.
-pub(super) fn eval_env_and_agent(
+/// The run's agent as the run starts it.
+pub(super) fn run_agent_instance(
     cfg: &RunConfig,
+    spec: &EnvSpec,
     device: tch::Device,
-) -> Result<(AgentEnv, Box<dyn Agent>)> {
-    let env = run_env(cfg, "eval")?;
-    let agent = agents::make(
+) -> Result<Box<dyn Agent>> {
+    Ok(agents::make(
         &cfg.agent,
-        env.spec(),
+        spec,
         &cfg.agent_config,
         device,
         agents::rng::derive_seed(cfg.seed, "agent"),
         cfg.run.warmup_steps.unwrap_or(0),
-    )?;
-    Ok((env, agent))
+    )?)
 }
 
-/// [`evaluate_checkpoint`] with the agent and environment built.
+/// [`evaluate_checkpoint`] with the agent and environments built.
 pub(super) fn evaluate_checkpoint_with(
     dir: &Path,
     cfg: RunConfig,
     mut agent: Box<dyn Agent>,
-    mut env: AgentEnv,
+    mut envs: EvalEnvs,
     episodes: Option<usize>,
     on_step: &mut dyn FnMut(),
 ) -> Result<CheckpointEvaluation> {
@@ -201,7 +312,7 @@ pub(super) fn evaluate_checkpoint_with(
         }
     };
     let n = episodes.unwrap_or(cfg.run.eval_episodes).max(1);
-    let evaluation = play_evaluation(&cfg, agent.as_mut(), &mut env, env_step, n, on_step)?;
+    let evaluation = play_evaluation(&cfg, agent.as_mut(), &mut envs, env_step, n, on_step)?;
     Ok(CheckpointEvaluation {
         config: cfg,
         env_step,

@@ -9,8 +9,8 @@
 //!   agent's `update` hook runs (the agent picks its schedule).
 //! - Evaluation at env step 0, every `eval_every` env steps, at the steps
 //!   listed in `eval_at` (at the first agent step reaching each) and at the end:
-//!   `eval_episodes` episodes in eval mode on a separate evaluation env
-//!   (`evaluation.rs`). Each evaluation episode (and each training episode) is
+//!   `eval_episodes` episodes in eval mode, side by side on evaluation
+//!   environments of their own (`evaluation.rs`). Each evaluation episode (and each training episode) is
 //!   reset with a seed derived from the run seed and its position, so
 //!   nothing about the environments needs saving.
 //! - `eval.csv`: one [`EvalRow`] per evaluation. `episode_reward` is the
@@ -51,7 +51,9 @@ use anyhow::{Context, Result, bail};
 
 pub use checkpoint::has_checkpoint;
 use checkpoint::{EpisodeEnd, LoopState};
-pub use evaluation::{CheckpointEvaluation, Evaluation, evaluate_checkpoint};
+pub use evaluation::{
+    CheckpointEvaluation, EvalEnvs, Evaluation, evaluate_checkpoint, play_evaluation,
+};
 use files::{CsvLog, Meta};
 pub use files::{EvalRow, csv_f64, is_complete, is_complete_run, utc_now, write_atomic};
 pub use play::{Played, play};
@@ -95,8 +97,16 @@ fn episode_seed(seed: u64, stream: &str) -> u64 {
 /// The run's environment for a stream of episodes (`train`, `eval`): the
 /// task under its suite's protocol with the run's action repeat.
 fn run_env(cfg: &RunConfig, stream: &str) -> Result<AgentEnv> {
-    let env = envs::protocol_env(&cfg.task, episode_seed(cfg.seed, stream), cfg.protocol()?)?;
-    Ok(AgentEnv::new(env, &cfg.agent))
+    Ok(AgentEnv::new(run_env_boxed(cfg, stream)?, &cfg.agent))
+}
+
+/// [`run_env`] as the environment itself.
+fn run_env_boxed(cfg: &RunConfig, stream: &str) -> Result<Box<dyn envs::Env>> {
+    Ok(envs::protocol_env(
+        &cfg.task,
+        episode_seed(cfg.seed, stream),
+        cfg.protocol()?,
+    )?)
 }
 
 /// Everything one run needs while it runs.
@@ -105,7 +115,7 @@ struct Runner<'a> {
     dir: &'a Path,
     agent: Box<dyn Agent>,
     env: AgentEnv,
-    eval_env: AgentEnv,
+    eval_envs: EvalEnvs,
     buffer: ReplayBuffer,
     state: LoopState,
     eval_csv: CsvLog,
@@ -153,12 +163,13 @@ pub fn execute(
     let tch_device = device.resolve()?;
     agents::apply_torch_threads();
     let env = run_env(cfg, "train")?;
-    let (eval_env, agent) = evaluation::eval_env_and_agent(cfg, tch_device)?;
+    let eval_envs = EvalEnvs::new(cfg, cfg.run.eval_episodes)?;
+    let agent = evaluation::run_agent_instance(cfg, env.spec(), tch_device)?;
     let device_name = match tch_device {
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         d => format!("{d:?}").to_lowercase(),
     };
-    run_agent(cfg, dir, agent, env, eval_env, &device_name, progress)
+    run_agent(cfg, dir, agent, env, eval_envs, &device_name, progress)
 }
 
 /// Runs (or resumes) `agent` in `dir`, whose config `execute` has checked.
@@ -167,7 +178,7 @@ fn run_agent(
     dir: &Path,
     mut agent: Box<dyn Agent>,
     env: AgentEnv,
-    eval_env: AgentEnv,
+    eval_envs: EvalEnvs,
     device_name: &str,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Outcome> {
@@ -228,7 +239,7 @@ fn run_agent(
         dir,
         agent,
         env,
-        eval_env,
+        eval_envs,
         buffer,
         wall_offset: state.wall_time_s,
         steps_at_start: state.env_step,
@@ -315,7 +326,7 @@ impl Runner<'_> {
         while self.state.env_step < steps {
             let seed = episode_seed(self.cfg.seed, &format!("train/{}", self.state.episode));
             self.env.reset_recorded(seed, &mut self.buffer)?;
-            self.agent.begin_episode(Mode::Explore);
+            self.agent.begin_episode(Mode::Explore, 0);
             let (mut ret, mut len, mut done) = (0.0f64, 0u64, false);
             while !done && self.state.env_step < steps {
                 let action = if self.state.env_step < self.cfg.run.warmup_steps.unwrap_or(0) {
@@ -466,7 +477,7 @@ impl Runner<'_> {
         let played = evaluation::play_evaluation(
             self.cfg,
             self.agent.as_mut(),
-            &mut self.eval_env,
+            &mut self.eval_envs,
             self.state.env_step,
             n,
             &mut || {},
@@ -482,7 +493,7 @@ impl Runner<'_> {
             variant: c.variant.clone().unwrap_or_default(),
             wall_time_s: self.wall_time(),
             episodes: n,
-            action_repeat: self.eval_env.action_repeat(),
+            action_repeat: self.eval_envs.action_repeat(),
             final_success: played.final_success_rate(),
         };
         let mut line = row.line()?;

@@ -101,7 +101,10 @@ pub fn play(
     };
     for ep in 0..episodes {
         env.reset(episode_seed(seed, &format!("play/{ep}")))?;
-        agent.begin_episode(mode);
+        agent.begin_episode(
+            mode,
+            agents::rng::derive_seed(seed, &format!("play/agent/{ep}")),
+        );
         let mut ret = 0.0;
         for step in 1.. {
             let action = agent.act(env.obs(), mode)?;

@@ -34,14 +34,14 @@ struct BlockAgent {
 }
 
 impl Agent for BlockAgent {
-    fn begin_episode(&mut self, mode: Mode) {
-        if mode == Mode::Eval {
+    fn begin_episode(&mut self, mode: Mode, _seed: u64) {
+        if matches!(mode, Mode::Eval(_)) {
             self.eval_episodes += 1;
         }
     }
 
     fn act(&mut self, _obs: &[f32], mode: Mode) -> Result<Vec<f32>, AgentError> {
-        if mode == Mode::Eval && self.crash_in_eval == Some(self.eval_episodes) {
+        if matches!(mode, Mode::Eval(_)) && self.crash_in_eval == Some(self.eval_episodes) {
             return Err(AgentError::Other("crashed in evaluation".into()));
         }
         // What the agent learned shows in its evaluation returns.
@@ -130,8 +130,16 @@ fn block_config(eval_every: u64, checkpoint_every: u64) -> RunConfig {
 
 fn block_run(cfg: &RunConfig, dir: &Path, agent: BlockAgent) -> Result<Outcome> {
     let env = run_env(cfg, "train").unwrap();
-    let eval_env = run_env(cfg, "eval").unwrap();
-    run_agent(cfg, dir, Box::new(agent), env, eval_env, "cpu", &mut |_| {})
+    let eval_envs = EvalEnvs::new(cfg, cfg.run.eval_episodes).unwrap();
+    run_agent(
+        cfg,
+        dir,
+        Box::new(agent),
+        env,
+        eval_envs,
+        "cpu",
+        &mut |_| {},
+    )
 }
 
 fn checkpoint_state(dir: &Path) -> LoopState {
@@ -265,9 +273,9 @@ fn evaluate_block_checkpoint(
     episodes: Option<usize>,
     on_step: &mut dyn FnMut(),
 ) -> Result<CheckpointEvaluation> {
-    let env = run_env(cfg, "eval").unwrap();
+    let envs = EvalEnvs::new(cfg, episodes.unwrap_or(cfg.run.eval_episodes)).unwrap();
     let agent = Box::new(BlockAgent::default());
-    evaluate_checkpoint_with(dir, cfg.clone(), agent, env, episodes, on_step)
+    evaluate_checkpoint_with(dir, cfg.clone(), agent, envs, episodes, on_step)
 }
 
 #[test]
@@ -335,4 +343,93 @@ fn listed_evaluation_steps_are_evaluated_once_each() {
         .collect();
     assert_eq!(steps, vec![2, 1500, 1502, 2600, 4000], "{eval}");
     std::fs::remove_dir_all(root).ok();
+}
+
+/// `agent` with its defaults and `sets` on a 4,000-step cartpole-balance
+/// run evaluated every `eval_every` env steps, 4 episodes each time.
+fn agent_config(agent: &str, sets: &[&str], eval_every: u64) -> RunConfig {
+    let overrides: Vec<_> = sets
+        .iter()
+        .map(|s| crate::config::Override::parse_cli(s).unwrap())
+        .collect();
+    let mut cfg =
+        crate::config::single_run(agent, "cartpole-balance", 5, 4000, &overrides).unwrap();
+    cfg.run.eval_every = eval_every;
+    cfg.run.eval_episodes = 4;
+    cfg
+}
+
+const TINY_DCWM: [&str; 6] = [
+    "latent_dim=8",
+    "enc_mlp_dims=[16]",
+    "mlp_dims=[32, 32]",
+    "num_samples=32",
+    "num_elites=8",
+    "iterations=2",
+];
+
+#[test]
+fn evaluation_side_by_side_equals_one_episode_at_a_time() {
+    for (agent, sets) in [
+        ("random", &[][..]),
+        ("sac", &[][..]),
+        ("dcwm", &TINY_DCWM[..]),
+    ] {
+        let cfg = agent_config(agent, sets, 2000);
+        let mut played = Vec::new();
+        for batch in [4, 1] {
+            let mut envs = EvalEnvs::new(&cfg, batch).unwrap();
+            let mut a =
+                evaluation::run_agent_instance(&cfg, envs.spec(), tch::Device::Cpu).unwrap();
+            let mut steps = 0;
+            let e = evaluation::play_evaluation(&cfg, a.as_mut(), &mut envs, 2000, 4, &mut || {
+                steps += 1
+            })
+            .unwrap();
+            assert_eq!(steps, 4 * 500, "{agent}: agent steps of 4 episodes");
+            played.push(e.returns);
+        }
+        let (side_by_side, one_at_a_time) = (&played[0], &played[1]);
+        for (x, y) in side_by_side.iter().zip(one_at_a_time) {
+            // Batched network passes round differently: a small relative gap.
+            assert!(
+                (x - y).abs() <= 1e-3 * y.abs().max(1.0),
+                "{agent}: {side_by_side:?} vs {one_at_a_time:?}"
+            );
+        }
+        assert!(
+            side_by_side.windows(2).any(|w| w[0] != w[1]),
+            "{agent}: {side_by_side:?}"
+        );
+    }
+}
+
+#[test]
+fn evaluating_does_not_change_training() {
+    // DCWM learns after its first episode and plans from then on.
+    let dcwm: Vec<&str> = TINY_DCWM
+        .iter()
+        .copied()
+        .chain(["warmup_steps=1000", "utd_ratio=0.1"])
+        .collect();
+    for (agent, sets) in [("random", &[][..]), ("dcwm", &dcwm[..])] {
+        let root =
+            std::env::temp_dir().join(format!("ctrlbench-evalfree-{agent}-{}", std::process::id()));
+        let trained = |eval_every: u64| {
+            let mut cfg = agent_config(agent, sets, eval_every);
+            cfg.run.eval_episodes = 2;
+            let dir = root.join(eval_every.to_string());
+            std::fs::create_dir_all(&dir).unwrap();
+            let env = run_env(&cfg, "train").unwrap();
+            let a = evaluation::run_agent_instance(&cfg, env.spec(), tch::Device::Cpu).unwrap();
+            let envs = EvalEnvs::new(&cfg, 2).unwrap();
+            run_agent(&cfg, &dir, a, env, envs, "cpu", &mut |_| {}).unwrap();
+            csvs(&dir)
+        };
+        let (often, rarely) = (trained(2000), trained(4000));
+        assert_eq!(often[1], rarely[1], "{agent}: train.csv");
+        assert_eq!(often[0].lines().count(), 4, "{agent}: {}", often[0]);
+        assert_eq!(rarely[0].lines().count(), 3, "{agent}: {}", rarely[0]);
+        std::fs::remove_dir_all(root).ok();
+    }
 }
