@@ -15,7 +15,7 @@ use super::actor_critic::{ActorCritic, pi, sample_members};
 use super::planner::{self, LatentModel, PlanNoise};
 use super::world_model::{WorldModel, WorldModelNets};
 use super::{ConsistencyLoss, Dcwm};
-use crate::agent::{AgentError, Mode};
+use crate::agent::{AgentError, Mode, check_rows};
 use crate::nn::{CastMlp, EnsembleMlp};
 use crate::rng::{Rng, TorchStream, derive_seed};
 
@@ -151,6 +151,68 @@ impl Dcwm {
             })
         };
         Ok(Vec::<f32>::try_from(action.to_device(Device::Cpu))?)
+    }
+
+    /// Evaluation actions for the episodes in `slots` (row `i` of `obs` is
+    /// slot `slots[i]`'s observation): one batched MPPI plan over every
+    /// episode's samples ([`planner::plan_batch`]), each episode's noise
+    /// drawn from its own streams in slot order, as sequential plans would.
+    /// Without MPC, the policy acts row by row.
+    pub(super) fn select_eval_actions(
+        &mut self,
+        obs: &[f32],
+        slots: &[usize],
+    ) -> Result<Vec<f32>, AgentError> {
+        check_rows(obs, slots.len(), self.obs_dim)?;
+        if !self.cfg.mpc || slots.len() < 2 {
+            let mut actions = Vec::with_capacity(slots.len() * self.act_dim);
+            for (row, &slot) in obs.chunks(self.obs_dim).zip(slots) {
+                actions.extend(self.select_action(row, Mode::Eval(slot))?);
+            }
+            return Ok(actions);
+        }
+        let sigma = self.exploration_noise();
+        let mppi = self.cfg.mppi();
+        let (device, act_dim) = (self.device, self.act_dim);
+        let (critics_n, q) = (self.cfg.num_critics, self.cfg.q_sample_size);
+        let mut noises = Vec::with_capacity(slots.len());
+        let mut means = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            let e = self.eval.get_mut("dcwm", slot)?;
+            let critics: Vec<Vec<i64>> = (0..mppi.iterations)
+                .map(|_| sample_members(&mut e.rng, critics_n, q))
+                .collect();
+            noises.push(
+                e.torch
+                    .draw(|| PlanNoise::draw(&mppi, act_dim, device, critics)),
+            );
+            means.push(e.mean.as_ref().map(Tensor::shallow_clone));
+        }
+        let obs = self.tensor(obs, &[slots.len() as i64, self.obs_dim as i64]);
+        let (wm, ac) = (&self.wm, &self.ac);
+        let nets: &PlanNets = self.plan_nets.get_or_insert_with(|| PlanNets::new(wm, ac));
+        let plans = tch::no_grad(|| {
+            let z0 = self.wm.encode(&nets.wm, &obs).repr;
+            let model = PlanningModel { wm: &self.wm, nets };
+            planner::plan_batch(
+                &model,
+                &mppi,
+                &z0,
+                &means.iter().map(Option::as_ref).collect::<Vec<_>>(),
+                &noises.iter().collect::<Vec<_>>(),
+                sigma,
+                0.0,
+                None,
+            )
+        });
+        let mut actions = Vec::with_capacity(plans.len());
+        for (plan, &slot) in plans.into_iter().zip(slots) {
+            self.eval.get_mut("dcwm", slot)?.mean = Some(plan.mean);
+            actions.push(plan.action);
+        }
+        Ok(Vec::<f32>::try_from(
+            Tensor::stack(&actions, 0).to_device(Device::Cpu).view([-1]),
+        )?)
     }
 
     /// One MPPI plan: the policy-prior rollouts, then per iteration every

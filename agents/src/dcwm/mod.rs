@@ -459,6 +459,10 @@ impl Agent for Dcwm {
         self.select_action(obs, mode)
     }
 
+    fn act_eval(&mut self, obs: &[f32], slots: &[usize]) -> Result<Vec<f32>, AgentError> {
+        self.select_eval_actions(obs, slots)
+    }
+
     fn update(
         &mut self,
         _buffer: &ReplayBuffer,

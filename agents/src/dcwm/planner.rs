@@ -13,7 +13,8 @@
 //!
 //! All samples go through each network in one batched pass; the noise of the
 //! whole plan is drawn before the loop, so the only device → host copy is the
-//! final action.
+//! final action. [`plan_batch`] plans for several latents (evaluation
+//! episodes) in the same passes, each with its own warm start and noise.
 
 use tch::{Kind, Tensor};
 
@@ -112,10 +113,12 @@ fn noisy(a: Tensor, noise: &Tensor, std: f64) -> Tensor {
     (a + noise * std).clamp(-1.0, 1.0)
 }
 
-/// The value of action sequences `[H, N, A]` from latent `z0` (`[1, D]`):
+/// The values `[B, N]` of action sequences `[H, B, N, A]`, sequence set `b`
+/// from latent `z0[b]` (`z0`: `[B, D]`):
 /// `Σ_t ρ^t r̂_t + ρ^H · mean_{critics} Q(z_H, π(z_H) + noise)`, as
-/// `_single_estimate_value` in the official code.
-pub fn estimate_value(
+/// `_single_estimate_value` in the official code. `terminal_noise` is
+/// `[B, A]`, `critics` the members of each set, `[B, q]`.
+pub fn estimate_values(
     model: &dyn LatentModel,
     cfg: &MppiConfig,
     z0: &Tensor,
@@ -124,18 +127,33 @@ pub fn estimate_value(
     prior_std: f64,
     critics: &Tensor,
 ) -> Tensor {
-    let n = actions.size()[1];
-    let mut z = z0.expand([n, -1], false);
-    let mut g = Tensor::zeros([n], (Kind::Float, actions.device()));
+    let [_, b, n, a] = actions.size()[..] else {
+        unreachable!("actions are [H, B, N, A]")
+    };
+    let d = z0.size()[1];
+    let mut z = z0.unsqueeze(1).expand([b, n, d], false).reshape([b * n, d]);
+    let mut g = Tensor::zeros([b * n], (Kind::Float, actions.device()));
     let mut discount = 1.0;
     for t in 0..cfg.horizon as i64 {
-        let a = actions.get(t);
-        g += model.reward(&z, &a) * discount;
-        z = model.next(&z, &a);
+        let a_t = actions.get(t).reshape([b * n, a]);
+        g += model.reward(&z, &a_t) * discount;
+        z = model.next(&z, &a_t);
         discount *= cfg.discount;
     }
-    let a_h = noisy(model.policy(&z), terminal_noise, prior_std);
-    g + model.value(&z, &a_h, critics) * discount
+    let policy = model.policy(&z).view([b, n, a]);
+    let a_h = noisy(policy, &terminal_noise.unsqueeze(1), prior_std).reshape([b * n, a]);
+    // Each set averages its own critics.
+    let values: Vec<Tensor> = (0..b)
+        .map(|k| {
+            let rows = k * n;
+            model.value(
+                &z.narrow(0, rows, n),
+                &a_h.narrow(0, rows, n),
+                &critics.get(k),
+            )
+        })
+        .collect();
+    (g + Tensor::cat(&values, 0) * discount).view([b, n])
 }
 
 /// Each iteration's values `[N]` (policy trajectories first) and elite
@@ -152,7 +170,8 @@ pub struct PlanTrace {
 /// the mean shifted by one step; `prior_std` is the std of the noise on the
 /// policy prior's actions (the agent's current exploration noise, in training
 /// and evaluation alike, as the official code); `explore_std` > 0 adds
-/// exploration noise to the executed action; `trace`, when given, records each iteration's values and elites.
+/// exploration noise to the executed action; `trace`, when given, records
+/// each iteration's values and elites.
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     model: &dyn LatentModel,
@@ -162,99 +181,175 @@ pub fn plan(
     noise: &PlanNoise,
     prior_std: f64,
     explore_std: f64,
-    mut trace: Option<&mut PlanTrace>,
+    trace: Option<&mut PlanTrace>,
 ) -> Plan {
+    let mut batch = PlanTrace::default();
+    let traced = trace.is_some();
+    let plans = plan_batch(
+        model,
+        cfg,
+        z0,
+        &[prev_mean],
+        &[noise],
+        prior_std,
+        explore_std,
+        traced.then_some(&mut batch),
+    );
+    if let Some(t) = trace {
+        t.values.extend(batch.values.iter().map(|v| v.get(0)));
+        t.elites.extend(batch.elites.iter().map(|e| e.get(0)));
+    }
+    plans.into_iter().next().expect("one plan")
+}
+
+/// [`plan`] for `B` latents at once (`z0`: `[B, D]`), each with its own
+/// warm start and noise: every network pass takes all `B × N` sequences, so
+/// planning for `B` evaluation episodes costs one pass per step instead of
+/// `B`. Plan `b` equals `plan` from `z0[b]` with `prev_means[b]` and
+/// `noises[b]`, up to floating-point rounding; `trace` records `[B, N]`
+/// values and `[B, num_elites]` elites.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_batch(
+    model: &dyn LatentModel,
+    cfg: &MppiConfig,
+    z0: &Tensor,
+    prev_means: &[Option<&Tensor>],
+    noises: &[&PlanNoise],
+    prior_std: f64,
+    explore_std: f64,
+    mut trace: Option<&mut PlanTrace>,
+) -> Vec<Plan> {
     let device = z0.device();
+    let b = noises.len() as i64;
     let h = cfg.horizon as i64;
     let n_pi = cfg.num_pi_trajs as i64;
-    // Each iteration's critics, uploaded once for the whole plan.
-    let q = noise.critics.first().map_or(0, Vec::len) as i64;
-    let critics = Tensor::from_slice(&noise.critics.concat())
-        .view([noise.critics.len() as i64, q])
+    let elites = cfg.num_elites as i64;
+    let d = z0.size()[1];
+    let act_dim = noises[0].explore.size()[0];
+    let stack = |f: &dyn Fn(&PlanNoise) -> &Tensor, dim: i64| {
+        Tensor::stack(&noises.iter().map(|n| f(n)).collect::<Vec<_>>(), dim)
+    };
+    // [iters, H, B, n, A], [H, B, A], [iters, B, A], [B], [B, A].
+    let samples = stack(&|n| &n.samples, 2);
+    let prior_noise = stack(&|n| &n.prior, 1);
+    let terminal = stack(&|n| &n.terminal, 1);
+    let choice = stack(&|n| &n.choice, 0).view([b]);
+    let explore = stack(&|n| &n.explore, 0);
+    // Each iteration's critics of each plan, uploaded once: [iters, B, q].
+    let iters = noises[0].critics.len() as i64;
+    let q = noises[0].critics.first().map_or(0, Vec::len) as i64;
+    let critics: Vec<i64> = (0..iters as usize)
+        .flat_map(|i| {
+            noises
+                .iter()
+                .flat_map(move |n| n.critics[i].iter().copied())
+        })
+        .collect();
+    let critics = Tensor::from_slice(&critics)
+        .view([iters, b, q])
         .to_device(device);
 
-    // Policy-prior trajectories.
-    let mut prior = Vec::with_capacity(cfg.horizon);
-    if n_pi > 0 {
-        let mut z = z0.expand([n_pi, -1], false);
+    // Policy-prior trajectories: [H, B, n_pi, A].
+    let prior = (n_pi > 0).then(|| {
+        let mut z = z0
+            .unsqueeze(1)
+            .expand([b, n_pi, d], false)
+            .reshape([b * n_pi, d]);
+        let mut steps = Vec::with_capacity(cfg.horizon);
         for t in 0..h {
-            let a = noisy(model.policy(&z), &noise.prior.get(t), prior_std);
+            let policy = model.policy(&z).view([b, n_pi, act_dim]);
+            let a = noisy(policy, &prior_noise.get(t).unsqueeze(1), prior_std);
             if t + 1 < h {
-                z = model.next(&z, &a);
+                z = model.next(&z, &a.reshape([b * n_pi, act_dim]));
             }
-            prior.push(a);
+            steps.push(a);
+        }
+        Tensor::stack(&steps, 0)
+    });
+
+    // Means and stds [H, B, A], warm-started per plan.
+    let mut mean = Tensor::zeros([h, b, act_dim], (Kind::Float, device));
+    for (k, prev) in prev_means.iter().enumerate() {
+        if let Some(prev) = prev
+            && h > 1
+        {
+            mean.narrow(0, 0, h - 1)
+                .select(1, k as i64)
+                .copy_(&prev.narrow(0, 1, h - 1));
         }
     }
-    let prior = (n_pi > 0).then(|| Tensor::stack(&prior, 0));
-
-    let act_dim = noise.explore.size()[0];
-    let mut mean = Tensor::zeros([h, act_dim], (Kind::Float, device));
-    if let Some(prev) = prev_mean
-        && h > 1
-    {
-        mean.narrow(0, 0, h - 1).copy_(&prev.narrow(0, 1, h - 1));
-    }
-    let mut std = Tensor::full([h, act_dim], cfg.max_std, (Kind::Float, device));
-    let mut elite_actions = Tensor::zeros([h, 1, act_dim], (Kind::Float, device));
-    let mut score = Tensor::ones([1], (Kind::Float, device));
+    let mut std = Tensor::full([h, b, act_dim], cfg.max_std, (Kind::Float, device));
+    let mut elite_actions = Tensor::zeros([h, b, 1, act_dim], (Kind::Float, device));
+    let mut score = Tensor::ones([b, 1], (Kind::Float, device));
     for i in 0..cfg.iterations as i64 {
-        let sampled =
-            (mean.unsqueeze(1) + std.unsqueeze(1) * noise.samples.get(i)).clamp(-1.0, 1.0);
+        let sampled = (mean.unsqueeze(2) + std.unsqueeze(2) * samples.get(i)).clamp(-1.0, 1.0);
         let actions = match &prior {
-            Some(p) => Tensor::cat(&[p, &sampled], 1),
+            Some(p) => Tensor::cat(&[p, &sampled], 2),
             None => sampled,
         };
-        let value = estimate_value(
+        let value = estimate_values(
             model,
             cfg,
             z0,
             &actions,
-            &noise.terminal.get(i),
+            &terminal.get(i),
             prior_std,
             &critics.get(i),
         )
         .nan_to_num(0.0, None, None);
-        let (elite_value, elite_idx) = value.topk(cfg.num_elites as i64, 0, true, true);
+        let (elite_value, elite_idx) = value.topk(elites, 1, true, true);
         if let Some(t) = trace.as_deref_mut() {
             t.values.push(value.shallow_clone());
             t.elites.push(elite_idx.shallow_clone());
         }
-        elite_actions = actions.index_select(1, &elite_idx);
-        let max_value = elite_value.max();
+        let gather = elite_idx
+            .view([1, b, elites, 1])
+            .expand([h, b, elites, act_dim], false);
+        elite_actions = actions.gather(2, &gather, false);
+        let (max_value, _) = elite_value.max_dim(1, true);
         score = ((elite_value - max_value) * cfg.temperature).exp();
-        score = &score / score.sum(Kind::Float);
-        let w = score.view([1, -1, 1]);
-        let denom = score.sum(Kind::Float) + 1e-9;
-        mean = (&w * &elite_actions).sum_dim_intlist(1, false, Kind::Float) / &denom;
-        std = ((&w * (&elite_actions - mean.unsqueeze(1)).square()).sum_dim_intlist(
-            1,
+        score = &score / score.sum_dim_intlist(1, true, Kind::Float);
+        let w = score.view([1, b, elites, 1]);
+        let denom = score.sum_dim_intlist(1, false, Kind::Float).view([1, b, 1]) + 1e-9;
+        mean = (&w * &elite_actions).sum_dim_intlist(2, false, Kind::Float) / &denom;
+        std = ((&w * (&elite_actions - mean.unsqueeze(2)).square()).sum_dim_intlist(
+            2,
             false,
             Kind::Float,
         ) / &denom)
             .sqrt()
             .clamp(cfg.min_std, cfg.max_std);
     }
+    // The executed actions, [B, A].
     let mut action = if cfg.use_mppi_mean {
         mean.get(0)
     } else {
-        // Categorical over the elites with probabilities `score`.
-        let cdf = score.cumsum(0, Kind::Float);
-        let u = &noise.choice * cdf.get(-1);
+        // Categorical over each plan's elites with probabilities `score`.
+        let kept = elite_actions.size()[2];
+        let cdf = score.cumsum(1, Kind::Float);
+        let u = &choice * cdf.select(1, -1);
         let idx = cdf
-            .lt_tensor(&u)
-            .sum(Kind::Int64)
-            .clamp_max(cfg.num_elites as i64 - 1)
-            .view([1]);
-        elite_actions.get(0).index_select(0, &idx).get(0)
+            .lt_tensor(&u.unsqueeze(1))
+            .sum_dim_intlist(1, false, Kind::Int64)
+            .clamp_max(kept - 1);
+        let gather = idx.view([b, 1, 1]).expand([b, 1, act_dim], false);
+        elite_actions
+            .get(0)
+            .gather(1, &gather, false)
+            .squeeze_dim(1)
     };
     if explore_std > 0.0 {
-        action += &noise.explore * explore_std;
+        action += &explore * explore_std;
     }
-    Plan {
-        action: action.clamp(-1.0, 1.0),
-        std: std.get(0),
-        mean,
-    }
+    let action = action.clamp(-1.0, 1.0);
+    let first_std = std.get(0);
+    (0..b)
+        .map(|k| Plan {
+            action: action.get(k),
+            mean: mean.select(1, k),
+            std: first_std.get(k),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -353,5 +448,70 @@ mod tests {
         let p = plan(&model, &c, &z0, Some(&prev), &noise, 0.0, 0.0, None);
         let m: Vec<f32> = Vec::try_from(p.mean.view([-1])).unwrap();
         assert_eq!(m, vec![3.0, 4.0, 5.0, 6.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_batch_of_plans_equals_the_plans_one_by_one() {
+        let _rng = crate::rng::TORCH_RNG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(7);
+        let model = Quadratic {
+            target: Tensor::from_slice(&[0.6f32, -0.5]),
+        };
+        let c = MppiConfig {
+            num_samples: 64,
+            num_elites: 8,
+            num_pi_trajs: 4,
+            ..cfg()
+        };
+        for use_mppi_mean in [false, true] {
+            let c = MppiConfig {
+                use_mppi_mean,
+                ..c.clone()
+            };
+            let z0 = Tensor::from_slice(&[0.2f32, -0.1, 0.0, 0.3, -0.4, 0.5]).view([3, 2]);
+            let noises: Vec<PlanNoise> = (0..3)
+                .map(|k| PlanNoise::draw(&c, 2, Device::Cpu, vec![vec![k, 1]; c.iterations]))
+                .collect();
+            let prev = Tensor::from_slice(&[0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6]).view([3, 2]);
+            let prevs = [None, Some(&prev), None];
+            let batch = plan_batch(
+                &model,
+                &c,
+                &z0,
+                &prevs,
+                &noises.iter().collect::<Vec<_>>(),
+                0.3,
+                0.1,
+                None,
+            );
+            for (k, got) in batch.iter().enumerate() {
+                let one = plan(
+                    &model,
+                    &c,
+                    &z0.narrow(0, k as i64, 1),
+                    prevs[k],
+                    &noises[k],
+                    0.3,
+                    0.1,
+                    None,
+                );
+                for (x, y) in [
+                    (&got.action, &one.action),
+                    (&got.mean, &one.mean),
+                    (&got.std, &one.std),
+                ] {
+                    let d = (x - y).abs().max().double_value(&[]);
+                    assert!(d < 1e-5, "plan {k} (mean: {use_mppi_mean}): {x} vs {y}");
+                }
+            }
+            // The plans differ: each has its own latent, warm start and noise.
+            let d = (&batch[0].action - &batch[1].action)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(d > 1e-3, "{d}");
+        }
     }
 }

@@ -411,3 +411,40 @@ fn critic_init_is_pytorch_default_or_orthogonal() {
         }
     }
 }
+
+#[test]
+fn batched_evaluation_plans_equal_sequential_ones() {
+    let buf = filled_buffer(5, 2, 3, 30);
+    let mut a = Dcwm::with_config(tiny(), 5, 2, Device::Cpu, 4).unwrap();
+    a.learn(&buf, 3).unwrap();
+    let obs = [
+        [0.1f32, -0.2, 0.3, 0.0, 0.5],
+        [0.4, 0.1, -0.3, 0.2, 0.0],
+        [0.0; 5],
+    ];
+    let rows = obs.concat();
+    let begin = |a: &mut Dcwm| {
+        for slot in 0..3 {
+            a.begin_episode(Mode::Eval(slot), 100 + slot as u64);
+        }
+    };
+    begin(&mut a);
+    // Two steps, so the second one starts from each episode's warm start.
+    let batched: Vec<Vec<f32>> = (0..2)
+        .map(|_| a.act_eval(&rows, &[0, 1, 2]).unwrap())
+        .collect();
+    begin(&mut a);
+    for step in 0..2 {
+        for slot in 0..3 {
+            let one = a.act(&obs[slot], Mode::Eval(slot)).unwrap();
+            for (x, y) in one.iter().zip(&batched[step][slot * 2..slot * 2 + 2]) {
+                assert!(
+                    (x - y).abs() < 1e-4,
+                    "step {step} slot {slot}: {one:?} vs {:?}",
+                    batched[step]
+                );
+            }
+        }
+    }
+    assert_ne!(batched[0][0..2], batched[0][2..4]);
+}
