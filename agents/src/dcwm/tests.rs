@@ -434,10 +434,10 @@ fn batched_evaluation_plans_equal_sequential_ones() {
         .map(|_| a.act_eval(&rows, &[0, 1, 2]).unwrap())
         .collect();
     begin(&mut a);
-    for step in 0..2 {
-        for slot in 0..3 {
-            let one = a.act(&obs[slot], Mode::Eval(slot)).unwrap();
-            for (x, y) in one.iter().zip(&batched[step][slot * 2..slot * 2 + 2]) {
+    for (step, together) in batched.iter().enumerate() {
+        for (slot, o) in obs.iter().enumerate() {
+            let one = a.act(o, Mode::Eval(slot)).unwrap();
+            for (x, y) in one.iter().zip(&together[slot * 2..slot * 2 + 2]) {
                 assert!(
                     (x - y).abs() < 1e-4,
                     "step {step} slot {slot}: {one:?} vs {:?}",
