@@ -1,9 +1,9 @@
 //! Environment throughput measurements (`ctrlbench bench env`).
 //!
 //! All measurements use the same pre-drawn random actions, so random
-//! number generation is not timed, and run back to back in one process so
-//! their ratios are comparable on a shared machine; each figure is the
-//! median of `repeats` repeats. The raw loop is the
+//! number generation is not timed, and run in one process, in rounds of
+//! one repeat of each, so their ratios are comparable on a shared machine;
+//! each figure is the median of `repeats` repeats. The raw loop is the
 //! least a step can do on the task's model: dm_control's `n_sub_steps`
 //! `mj_step`s; for Meta-World the mocap move, five `mj_step`s and the
 //! `mj_forward` the observation needs.
@@ -243,20 +243,6 @@ pub fn bench_env(
     let n_sub = raw_task.n_sub_steps();
     let name = raw_task.env().spec().name.clone();
 
-    // Each figure is the median of its repeats.
-    let median = |f: &mut dyn FnMut() -> Result<f64>| -> Result<f64> {
-        let mut all = (0..repeats.max(1))
-            .map(|_| f())
-            .collect::<Result<Vec<f64>>>()?;
-        all.sort_by(f64::total_cmp);
-        let n = all.len();
-        Ok(if n % 2 == 1 {
-            all[n / 2]
-        } else {
-            0.5 * (all[n / 2 - 1] + all[n / 2])
-        })
-    };
-
     // Raw MuJoCo loop on the task's model, from the task's initial state.
     // Episodes restart as env.step's do (resets untimed), so both loops
     // simulate the same kind of states.
@@ -265,7 +251,7 @@ pub fn bench_env(
         .spec()
         .max_episode_steps
         .unwrap_or(usize::MAX);
-    let raw = median(&mut || {
+    let raw = || -> Result<f64> {
         raw_task.env().reset(Some(seed))?;
         let mut timed = 0.0;
         let mut start = Instant::now();
@@ -279,15 +265,16 @@ pub fn bench_env(
         }
         timed += start.elapsed().as_secs_f64();
         Ok(steps as f64 / timed)
-    })?;
-    let env = raw_task.env();
+    };
 
     // env.step: control, legacy physics step, reward, observation. Resets
     // (some tasks settle the physics for hundreds of steps there) are timed
     // apart and reported per episode.
+    let mut env_task = RawTask::make(task)?;
+    let env = env_task.env();
     let mut obs = vec![0.0; env.spec().obs_dim()];
     let mut reset_s = (0.0, 0usize);
-    let single = median(&mut || {
+    let single = || -> Result<f64> {
         env.reset_into(Some(seed), &mut obs)?;
         let (mut in_resets, mut resets) = (0.0, 0usize);
         let start = Instant::now();
@@ -305,11 +292,6 @@ pub fn bench_env(
             reset_s = (in_resets, resets);
         }
         Ok(steps as f64 / (total - in_resets))
-    })?;
-    let reset_ms = if reset_s.1 > 0 {
-        Some(1e3 * reset_s.0 / reset_s.1 as f64)
-    } else {
-        None
     };
 
     // VecEnv of n_envs environments (autoreset), on one thread and on `threads`.
@@ -323,19 +305,19 @@ pub fn bench_env(
                 .collect()
         })
         .collect();
-    let vec_bench = |t: usize| -> Result<f64> {
-        let mut venv = VecEnv::from_fn(n_envs, t, |_| envs::make(task))?;
-        median(&mut || {
+    let vec_bench = |mut venv: VecEnv| {
+        let batch = &batch;
+        move || -> Result<f64> {
             venv.reset(Some(seed))?;
             let start = Instant::now();
             for i in 0..per_env {
                 venv.step(&batch[i % batch.len()])?;
             }
             Ok((per_env * n_envs) as f64 / start.elapsed().as_secs_f64())
-        })
+        }
     };
-    let vec1 = vec_bench(1)?;
-    let vec = vec_bench(threads)?;
+    let vec1 = vec_bench(VecEnv::from_fn(n_envs, 1, |_| envs::make(task))?);
+    let vec = vec_bench(VecEnv::from_fn(n_envs, threads, |_| envs::make(task))?);
 
     // The machine's parallel limit: independent raw loops on `threads` threads.
     let mut models = (0..threads)
@@ -345,7 +327,7 @@ pub fn bench_env(
             Ok(m)
         })
         .collect::<Result<Vec<_>>>()?;
-    let raw_parallel = median(&mut || {
+    let raw_parallel = || -> Result<f64> {
         let start = Instant::now();
         std::thread::scope(|s| {
             for m in models.iter_mut() {
@@ -358,7 +340,39 @@ pub fn bench_env(
             }
         });
         Ok((per_env * threads) as f64 / start.elapsed().as_secs_f64())
-    })?;
+    };
+
+    // Repeats in rounds, one of each measurement per round, so that all
+    // five see the same machine (a shared machine's second core comes and
+    // goes); each figure is the median of its repeats.
+    let mut measures: [Box<dyn FnMut() -> Result<f64> + '_>; 5] = [
+        Box::new(raw),
+        Box::new(single),
+        Box::new(vec1),
+        Box::new(vec),
+        Box::new(raw_parallel),
+    ];
+    let mut samples: [Vec<f64>; 5] = Default::default();
+    for _ in 0..repeats.max(1) {
+        for (m, out) in measures.iter_mut().zip(samples.iter_mut()) {
+            out.push(m()?);
+        }
+    }
+    drop(measures);
+    let [raw, single, vec1, vec, raw_parallel] = samples.map(|mut all| {
+        all.sort_by(f64::total_cmp);
+        let n = all.len();
+        if n % 2 == 1 {
+            all[n / 2]
+        } else {
+            0.5 * (all[n / 2 - 1] + all[n / 2])
+        }
+    });
+    let reset_ms = if reset_s.1 > 0 {
+        Some(1e3 * reset_s.0 / reset_s.1 as f64)
+    } else {
+        None
+    };
 
     Ok(EnvBench {
         task: name,
