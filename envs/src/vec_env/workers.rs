@@ -4,20 +4,41 @@
 //! A [`Pool`] holds K shards. The calling thread runs shard 0 itself; each
 //! other shard has one worker thread, spawned once, that waits for the
 //! barrier's generation counter to move, runs its shard, and counts itself
-//! off on the remaining counter. Waiting spins for [`SPINS`] iterations and
-//! then parks the thread, so an idle batch costs no CPU; the thread that
-//! brings the count to zero unparks the waiting caller.
+//! off on the remaining counter. Waiting spins for [`SPIN`] and then parks
+//! the thread, so an idle batch costs no CPU; the thread that brings the
+//! count to zero unparks the waiting caller.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
 
 use super::shard::{Command, Failure, Shard};
 
-/// Spin iterations before a waiting thread parks.
-const SPINS: usize = 2_000;
+/// How long a waiting thread spins before it parks: longer than the usual
+/// gap between two steps of a batch (slices of a few environments finish a
+/// step up to tens of microseconds apart, and waking a parked thread costs
+/// as much on a virtual machine), short enough that an idle batch costs
+/// nothing noticeable.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Spins until `ready` gives a value or [`SPIN`] has passed.
+fn spin_until<T>(ready: impl Fn() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if let Some(v) = ready() {
+                return Some(v);
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= SPIN {
+            return None;
+        }
+    }
+}
 
 /// The barrier shared by the caller and the workers.
 struct Control {
@@ -47,11 +68,8 @@ impl Control {
             let generation = self.generation.load(Ordering::Acquire);
             (generation != seen).then_some(generation)
         };
-        for _ in 0..SPINS {
-            if let Some(generation) = released() {
-                return generation;
-            }
-            std::hint::spin_loop();
+        if let Some(generation) = spin_until(released) {
+            return generation;
         }
         loop {
             if let Some(generation) = released() {
@@ -73,11 +91,8 @@ impl Control {
     /// Waits until every worker has counted itself off.
     fn wait_for_workers(&self) {
         let done = || self.remaining.load(Ordering::Acquire) == 0;
-        for _ in 0..SPINS {
-            if done() {
-                return;
-            }
-            std::hint::spin_loop();
+        if spin_until(|| done().then_some(())).is_some() {
+            return;
         }
         while !done() {
             thread::park();
