@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use super::actor_critic::{ActorCritic, pi, sample_members};
 use super::planner::{self, LatentModel, PlanNoise};
 use super::world_model::{WorldModel, WorldModelNets};
-use super::{ConsistencyLoss, Dcwm};
+use super::{ConsistencyLoss, Dcwm, DcwmConfig};
 use crate::agent::{AgentError, Mode, check_rows};
 use crate::nn::{CastMlp, EnsembleMlp};
 use crate::rng::{Rng, TorchStream, derive_seed};
@@ -65,6 +65,22 @@ impl LatentModel for PlanningModel<'_> {
             .mean_dim(0, false, Kind::Float)
             .squeeze_dim(-1)
     }
+}
+
+/// One plan's noise from an episode's streams: each iteration's sampled
+/// critics from `rng`, then the plan's samples from `torch`.
+fn draw_plan_noise(
+    cfg: &DcwmConfig,
+    act_dim: usize,
+    device: Device,
+    rng: &mut Rng,
+    torch: &mut TorchStream,
+) -> PlanNoise {
+    let mppi = cfg.mppi();
+    let critics: Vec<Vec<i64>> = (0..mppi.iterations)
+        .map(|_| sample_members(rng, cfg.num_critics, cfg.q_sample_size))
+        .collect();
+    torch.draw(|| PlanNoise::draw(&mppi, act_dim, device, critics))
 }
 
 /// An evaluation episode's planner state: its warm start and the streams
@@ -120,11 +136,7 @@ impl Dcwm {
         let nets: &PlanNets = self.plan_nets.get_or_insert_with(|| PlanNets::new(wm, ac));
         let action = if self.cfg.mpc {
             let mppi = self.cfg.mppi();
-            let critics: Vec<Vec<i64>> = (0..mppi.iterations)
-                .map(|_| sample_members(rng, self.cfg.num_critics, self.cfg.q_sample_size))
-                .collect();
-            let (device, act_dim) = (self.device, self.act_dim);
-            let noise = torch.draw(|| PlanNoise::draw(&mppi, act_dim, device, critics));
+            let noise = draw_plan_noise(&self.cfg, self.act_dim, self.device, rng, torch);
             let plan = tch::no_grad(|| {
                 let z0 = self.wm.encode(&nets.wm, &obs).repr;
                 let model = PlanningModel { wm: &self.wm, nets };
@@ -174,18 +186,17 @@ impl Dcwm {
         let sigma = self.exploration_noise();
         let mppi = self.cfg.mppi();
         let (device, act_dim) = (self.device, self.act_dim);
-        let (critics_n, q) = (self.cfg.num_critics, self.cfg.q_sample_size);
         let mut noises = Vec::with_capacity(slots.len());
         let mut means = Vec::with_capacity(slots.len());
         for &slot in slots {
             let e = self.eval.get_mut("dcwm", slot)?;
-            let critics: Vec<Vec<i64>> = (0..mppi.iterations)
-                .map(|_| sample_members(&mut e.rng, critics_n, q))
-                .collect();
-            noises.push(
-                e.torch
-                    .draw(|| PlanNoise::draw(&mppi, act_dim, device, critics)),
-            );
+            noises.push(draw_plan_noise(
+                &self.cfg,
+                act_dim,
+                device,
+                &mut e.rng,
+                &mut e.torch,
+            ));
             means.push(e.mean.as_ref().map(Tensor::shallow_clone));
         }
         let obs = self.tensor(obs, &[slots.len() as i64, self.obs_dim as i64]);
