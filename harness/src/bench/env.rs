@@ -39,7 +39,8 @@ pub struct EnvBench {
     /// Threads of the parallel VecEnv measurement.
     pub threads: usize,
     /// The machine's own limit: `threads` independent raw loops (one model
-    /// each, no synchronisation), total steps/s.
+    /// each, no synchronisation, each doing one VecEnv thread's share of
+    /// the steps), total steps/s.
     pub raw_parallel_steps_per_s: f64,
     /// The reference implementation's speed on the same task (dm_control's
     /// or metaworld's), when measured.
@@ -226,6 +227,36 @@ fn random_actions(env: &dyn Env, n: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Raw MuJoCo steps/s of `steps` steps on `task`'s model from its initial
+/// state: `ready` runs after the first reset, then the clock starts;
+/// episodes restart every `episode` steps (resets untimed), as env.step's
+/// do, so both loops simulate the same kind of states.
+fn raw_loop(
+    task: &mut RawTask,
+    actions: &[Vec<f64>],
+    steps: usize,
+    episode: usize,
+    seed: u64,
+    ready: impl FnOnce(),
+) -> Result<f64> {
+    // `ready` runs even when the reset fails, so no barrier waits forever.
+    let reset = task.env().reset(Some(seed)).map(|_| ());
+    ready();
+    reset?;
+    let mut timed = 0.0;
+    let mut start = Instant::now();
+    for i in 0..steps {
+        if i > 0 && i % episode == 0 {
+            timed += start.elapsed().as_secs_f64();
+            task.env().reset(None)?;
+            start = Instant::now();
+        }
+        task.raw_step(&actions[i % actions.len()]);
+    }
+    timed += start.elapsed().as_secs_f64();
+    Ok(steps as f64 / timed)
+}
+
 /// Measures the throughputs for `task`; each is the median of `repeats`.
 pub fn bench_env(
     task: &str,
@@ -251,21 +282,7 @@ pub fn bench_env(
         .spec()
         .max_episode_steps
         .unwrap_or(usize::MAX);
-    let raw = || -> Result<f64> {
-        raw_task.env().reset(Some(seed))?;
-        let mut timed = 0.0;
-        let mut start = Instant::now();
-        for i in 0..steps {
-            if i > 0 && i % episode == 0 {
-                timed += start.elapsed().as_secs_f64();
-                raw_task.env().reset(None)?;
-                start = Instant::now();
-            }
-            raw_task.raw_step(&actions[i % actions.len()]);
-        }
-        timed += start.elapsed().as_secs_f64();
-        Ok(steps as f64 / timed)
-    };
+    let raw = || raw_loop(&mut raw_task, &actions, steps, episode, seed, || ());
 
     // env.step: control, legacy physics step, reward, observation. Resets
     // (some tasks settle the physics for hundreds of steps there) are timed
@@ -320,16 +337,14 @@ pub fn bench_env(
     let vec = vec_bench(VecEnv::from_fn(n_envs, threads, |_| envs::make(task))?);
 
     // The machine's parallel limit: independent raw loops on `threads`
-    // threads. Each thread times its own loop from a common start (a
-    // barrier), so thread start-up is not timed and the threads run side by
-    // side on their cores before the clock starts; the limit is the sum of
-    // their rates.
+    // threads, each doing the work of one VecEnv thread (steps / threads
+    // steps, episodes restarted as in the raw loop). Each thread times its
+    // own loop from a common start (a barrier), so thread start-up is not
+    // timed and the threads run side by side on their cores before the
+    // clock starts; the limit is the sum of their rates.
+    let per_thread = steps.div_ceil(threads);
     let mut models = (0..threads)
-        .map(|_| {
-            let mut m = RawTask::make(task)?;
-            m.env().reset(Some(seed))?;
-            Ok(m)
-        })
+        .map(|_| RawTask::make(task))
         .collect::<Result<Vec<_>>>()?;
     let raw_parallel = || -> Result<f64> {
         let barrier = std::sync::Barrier::new(models.len());
@@ -339,18 +354,18 @@ pub fn bench_env(
                 .map(|m| {
                     let (actions, barrier) = (&actions, &barrier);
                     s.spawn(move || {
-                        barrier.wait();
-                        let start = Instant::now();
-                        for i in 0..per_env {
-                            m.raw_step(&actions[i % actions.len()]);
-                        }
-                        per_env as f64 / start.elapsed().as_secs_f64()
+                        raw_loop(m, actions, per_thread, episode, seed, || {
+                            barrier.wait();
+                        })
                     })
                 })
                 .collect();
             loops
                 .into_iter()
-                .map(|l| l.join().map_err(|_| anyhow::anyhow!("a raw loop panicked")))
+                .map(|l| {
+                    l.join()
+                        .map_err(|_| anyhow::anyhow!("a raw loop panicked"))?
+                })
                 .collect::<Result<Vec<f64>>>()
         })?;
         Ok(rates.iter().sum())
