@@ -53,6 +53,12 @@ Usage:
         [--nstep 1|3] [--ctrlbench BIN] [--work DIR] [--time N] [--threads T]
         [--no-rust]
 
+Timing (--time N): each side's update and plan, median of N calls after 3
+warm-ups, same sizes, same thread count, back to back (the Rust side first,
+the official side after the comparison). The Rust side also measures the
+machine's f32 matrix-multiply rate and counts the plan's matmul FLOPs, so the
+table states the plan's FLOP floor and how far each side is from it.
+
 Outputs in the work dir: config.json, weights.safetensors, inputs.safetensors
 (for Rust), official.safetensors (the official results, under the names of
 rust.safetensors), comparison.md and comparison.json. Exit code 1 if a check
@@ -964,6 +970,15 @@ def main():
                f"plan: plan 0's setting)\n\n| call | official | ctrlbench | official/ours |\n|---|---|---|---|\n")
         for name, o, r in (("update", upd, ru), ("plan", pln, rp)):
             md += f"| {name} | {o:.2f} | {fmt(r)} | {fmt(o / r) if r else '-'} |\n"
+        gflop, rate = rust_times.get("plan_gflop"), rust_times.get("matmul_gflops")
+        if gflop and rate and rp:
+            floor = 1e3 * gflop / rate
+            timing.update({"plan_gflop": gflop, "matmul_gflops": rate, "plan_floor_ms": floor})
+            md += (f"\nPlan FLOP floor: {gflop:.1f} GFLOP of matrix multiplies per plan at the "
+                   f"f32 matmul rate of {rate:.1f} GFLOP/s measured by the Rust side in the same run "
+                   f"= {floor:.1f} ms. The official plan takes {pln / floor:.2f}x the floor, "
+                   f"ctrlbench's {rp / floor:.2f}x; no f32 implementation on this machine can be "
+                   f"more than {pln / floor:.2f}x faster than the official plan.\n")
 
     cmd_self = " ".join(["python3", os.path.relpath(__file__)] + sys.argv[1:])
     md = (f"# DCWM: ctrlbench vs official code ({args.size}, nstep {args.nstep})\n\n"

@@ -137,6 +137,31 @@ pub fn cpu_bf16_matmul_slowdown() -> f64 {
     })
 }
 
+/// The f32 matrix-multiply rate (GFLOP/s) on `device` with the current
+/// thread setting: the median of 20 products of a `[512, 1024]` by a
+/// `[1024, 512]` matrix (a planning layer's size: 512 samples, hidden width
+/// 512, a 1,024-wide latent), after 3 warm-ups. What an act (or an update)
+/// could reach if it were all such products: its FLOP floor.
+pub fn matmul_gflops(device: Device) -> f64 {
+    let _no_grad = tch::no_grad_guard();
+    let opts = (tch::Kind::Float, device);
+    let (x, w) = (
+        tch::Tensor::randn([512, 1024], opts),
+        tch::Tensor::randn([1024, 512], opts),
+    );
+    let mut ms = Vec::with_capacity(20);
+    for i in 0..23 {
+        let t0 = std::time::Instant::now();
+        // Reading one value waits for the product on a GPU.
+        let _ = x.matmul(&w).double_value(&[0, 0]);
+        if i >= 3 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    2.0 * 512.0 * 1024.0 * 512.0 / (ms[ms.len() / 2] * 1e6)
+}
+
 /// Version of the libtorch build linked (e.g. `2.11.0+cu130`).
 pub fn libtorch_version() -> &'static str {
     env!("CTRLBENCH_LIBTORCH_VERSION")

@@ -567,6 +567,14 @@ pub fn replay(dir: &Path) -> Result<(), AgentError> {
         );
         timing.insert("plan_ms".into(), plan_ms.into());
         timing.insert("update_ms".into(), update_ms.into());
+        // The plan's FLOP floor: its matmul FLOPs at the machine's rate.
+        if let Some(flops) = agent.plan_flops() {
+            timing.insert("plan_gflop".into(), (flops / 1e9).into());
+        }
+        timing.insert(
+            "matmul_gflops".into(),
+            crate::device::matmul_gflops(agent.device).into(),
+        );
     }
     timing.insert("threads".into(), tch::get_num_threads().into());
 

@@ -84,28 +84,7 @@ fn time_evaluation(
     })
 }
 
-/// The f32 matrix-multiply rate (GFLOP/s) on `device` with the current
-/// thread setting: the median of 20 products of a `[512, 1024]` by a
-/// `[1024, 512]` matrix (a planning layer's size: 512 samples, hidden width
-/// 512, a 1,024-wide latent), after 3 warm-ups. What an act could reach if
-/// it were all such products: its FLOP floor.
-pub fn matmul_gflops(device: tch::Device) -> f64 {
-    let opts = (tch::Kind::Float, device);
-    let (x, w) = (
-        tch::Tensor::randn([512, 1024], opts),
-        tch::Tensor::randn([1024, 512], opts),
-    );
-    let mut t = Vec::with_capacity(20);
-    for i in 0..23 {
-        let t0 = Instant::now();
-        // Reading one value waits for the product on a GPU.
-        let _ = x.matmul(&w).double_value(&[0, 0]);
-        if i >= 3 {
-            t.push(ms(t0));
-        }
-    }
-    2.0 * 512.0 * 1024.0 * 512.0 / (Timings::of(&mut t).median * 1e6)
-}
+pub use agents::device::matmul_gflops;
 
 /// Median and spread of repeated timings, in milliseconds.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
