@@ -202,6 +202,11 @@ impl EnvBench {
     pub fn threads_speedup(&self) -> f64 {
         self.vec_steps_per_s / self.vec1_steps_per_s
     }
+
+    /// The machine's own speed-up: its parallel raw loops over one raw loop.
+    pub fn machine_speedup(&self) -> f64 {
+        self.raw_parallel_steps_per_s / self.raw_steps_per_s
+    }
 }
 
 /// Random actions inside the task's bounds (unbounded dimensions use [-1, 1]).
@@ -471,9 +476,14 @@ impl fmt::Display for EnvBench {
             f,
             "machine limit       {:>11.0} steps/s   {:.3}x: {} independent raw loops on {} threads",
             r.raw_parallel_steps_per_s,
-            r.raw_parallel_steps_per_s / r.raw_steps_per_s,
+            r.machine_speedup(),
             r.threads,
             r.threads
+        )?;
+        writeln!(
+            f,
+            "share of the limit  {:>11.3}         VecEnv's speed-up over the machine's",
+            r.threads_speedup() / r.machine_speedup()
         )?;
         if let Some(p) = &r.envpool {
             writeln!(
