@@ -57,7 +57,9 @@
 //! bumping a generation counter, steps the first slice, waits for a
 //! remaining-count to reach zero and copies the slices' results into the
 //! batch's buffers. Waiting threads (idle workers and the caller) spin
-//! briefly, then park, so a batch between steps costs no CPU. Nothing is
+//! briefly, then park, so a batch between steps costs no CPU; a thread is
+//! unparked only when it announced that it parks, so a step whose threads
+//! are spinning makes no system call. Nothing is
 //! stepped in the background: every environment moves only inside `step`
 //! and `reset`. Dropping the batch stops and joins its workers.
 

@@ -5,8 +5,11 @@
 //! other shard has one worker thread, spawned once, that waits for the
 //! barrier's generation counter to move, runs its shard, and counts itself
 //! off on the remaining counter. Waiting spins for [`SPIN`] and then parks
-//! the thread, so an idle batch costs no CPU; the thread that brings the
-//! count to zero unparks the waiting caller.
+//! the thread, so an idle batch costs no CPU. A thread announces that it
+//! parks before its last look at the condition, and the other side unparks
+//! it only when announced (both sides sequentially consistent, so one of
+//! them sees the other's write): a step whose threads are all spinning
+//! touches no lock and makes no system call.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -48,7 +51,11 @@ struct Control {
     remaining: AtomicUsize,
     /// Set before the final release: the workers exit.
     stop: AtomicBool,
-    /// The thread waiting for the workers (the latest caller).
+    /// Workers parked or about to park.
+    workers_parked: AtomicUsize,
+    /// The caller is parked or about to park, waiting for the workers.
+    caller_parked: AtomicBool,
+    /// The thread waiting for the workers (the latest caller to park).
     waiter: Mutex<Option<Thread>>,
 }
 
@@ -58,6 +65,8 @@ impl Control {
             generation: AtomicU64::new(0),
             remaining: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            workers_parked: AtomicUsize::new(0),
+            caller_parked: AtomicBool::new(false),
             waiter: Mutex::new(None),
         }
     }
@@ -71,17 +80,32 @@ impl Control {
         if let Some(generation) = spin_until(released) {
             return generation;
         }
-        loop {
-            if let Some(generation) = released() {
-                return generation;
+        self.workers_parked.fetch_add(1, Ordering::SeqCst);
+        let generation = loop {
+            let generation = self.generation.load(Ordering::SeqCst);
+            if generation != seen {
+                break generation;
             }
             thread::park();
+        };
+        self.workers_parked.fetch_sub(1, Ordering::SeqCst);
+        generation
+    }
+
+    /// Bumps the generation, waking the workers that parked.
+    fn release_workers(&self, workers: &[JoinHandle<()>]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if self.workers_parked.load(Ordering::SeqCst) > 0 {
+            for worker in workers {
+                worker.thread().unpark();
+            }
         }
     }
 
     /// Counts a worker off; the last one wakes the waiting caller.
     fn finish_one(&self) {
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.caller_parked.load(Ordering::SeqCst)
             && let Some(waiter) = lock(&self.waiter).as_ref()
         {
             waiter.unpark();
@@ -94,9 +118,12 @@ impl Control {
         if spin_until(|| done().then_some(())).is_some() {
             return;
         }
-        while !done() {
+        *lock(&self.waiter) = Some(thread::current());
+        self.caller_parked.store(true, Ordering::SeqCst);
+        while self.remaining.load(Ordering::SeqCst) != 0 {
             thread::park();
         }
+        self.caller_parked.store(false, Ordering::SeqCst);
     }
 }
 
@@ -168,18 +195,13 @@ impl Pool {
         Err(failures.swap_remove(first))
     }
 
-    /// Releases the workers for one command, with the calling thread as the
-    /// one they wake when done.
+    /// Releases the workers for one command.
     fn release(&self) {
         let control = &self.control;
-        *lock(&control.waiter) = Some(thread::current());
         control
             .remaining
             .store(self.workers.len(), Ordering::Relaxed);
-        control.generation.fetch_add(1, Ordering::Release);
-        for worker in &self.workers {
-            worker.thread().unpark();
-        }
+        control.release_workers(&self.workers);
     }
 }
 
@@ -187,10 +209,7 @@ impl Drop for Pool {
     /// Stops the workers and joins them.
     fn drop(&mut self) {
         self.control.stop.store(true, Ordering::Release);
-        self.control.generation.fetch_add(1, Ordering::Release);
-        for worker in &self.workers {
-            worker.thread().unpark();
-        }
+        self.control.release_workers(&self.workers);
         for worker in self.workers.drain(..) {
             // A worker catches its shard's panics, so joining cannot fail
             // short of a bug in the barrier itself; nothing is left to do then.
