@@ -7,6 +7,12 @@
 //! least a step can do on the task's model: dm_control's `n_sub_steps`
 //! `mj_step`s; for Meta-World the mocap move, five `mj_step`s and the
 //! `mj_forward` the observation needs.
+//!
+//! The machine's parallel limit is `threads` raw loops side by side, each
+//! doing one VecEnv thread's share of the steps: with one model each (what
+//! the hardware reaches at best), and with a VecEnv thread's slice of
+//! models each, stepped in turn (the same memory footprint as the VecEnv,
+//! so what remains between the two is the engine's own cost).
 
 use std::fmt;
 use std::time::Instant;
@@ -42,6 +48,9 @@ pub struct EnvBench {
     /// each, no synchronisation, each doing one VecEnv thread's share of
     /// the steps), total steps/s.
     pub raw_parallel_steps_per_s: f64,
+    /// The same with VecEnv's memory footprint: `threads` raw loops, each
+    /// stepping `envs / threads` models in turn, total steps/s.
+    pub raw_slices_steps_per_s: f64,
     /// The reference implementation's speed on the same task (dm_control's
     /// or metaworld's), when measured.
     pub reference: Option<ReferenceSpeed>,
@@ -207,6 +216,12 @@ impl EnvBench {
     pub fn machine_speedup(&self) -> f64 {
         self.raw_parallel_steps_per_s / self.raw_steps_per_s
     }
+
+    /// The same with VecEnv's footprint: the parallel raw loops over the
+    /// models of a VecEnv thread's slice, over one raw loop.
+    pub fn footprint_speedup(&self) -> f64 {
+        self.raw_slices_steps_per_s / self.raw_steps_per_s
+    }
 }
 
 /// Random actions inside the task's bounds (unbounded dimensions use [-1, 1]).
@@ -232,34 +247,80 @@ fn random_actions(env: &dyn Env, n: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Raw MuJoCo steps/s of `steps` steps on `task`'s model from its initial
-/// state: `ready` runs after the first reset, then the clock starts;
-/// episodes restart every `episode` steps (resets untimed), as env.step's
-/// do, so both loops simulate the same kind of states.
+/// Raw MuJoCo steps/s of `models` (copies of one task) stepped in turn, as
+/// a VecEnv thread steps its slice, for `rounds` rounds (`rounds × models`
+/// steps) from the task's initial state: `ready` runs after the first
+/// reset, then the clock starts; episodes restart every `episode` rounds
+/// (resets untimed), as env.step's do, so both loops simulate the same kind
+/// of states.
 fn raw_loop(
-    task: &mut RawTask,
+    models: &mut [RawTask],
     actions: &[Vec<f64>],
-    steps: usize,
+    rounds: usize,
     episode: usize,
     seed: u64,
     ready: impl FnOnce(),
 ) -> Result<f64> {
+    let reset_all = |models: &mut [RawTask], seed: Option<u64>| -> Result<()> {
+        for m in models.iter_mut() {
+            m.env().reset(seed)?;
+        }
+        Ok(())
+    };
     // `ready` runs even when the reset fails, so no barrier waits forever.
-    let reset = task.env().reset(Some(seed)).map(|_| ());
+    let reset = reset_all(models, Some(seed));
     ready();
     reset?;
     let mut timed = 0.0;
     let mut start = Instant::now();
-    for i in 0..steps {
-        if i > 0 && i % episode == 0 {
+    for r in 0..rounds {
+        if r > 0 && r % episode == 0 {
             timed += start.elapsed().as_secs_f64();
-            task.env().reset(None)?;
+            reset_all(models, None)?;
             start = Instant::now();
         }
-        task.raw_step(&actions[i % actions.len()]);
+        for (k, m) in models.iter_mut().enumerate() {
+            m.raw_step(&actions[(r + k) % actions.len()]);
+        }
     }
     timed += start.elapsed().as_secs_f64();
-    Ok(steps as f64 / timed)
+    Ok((rounds * models.len()) as f64 / timed)
+}
+
+/// `threads` raw loops side by side, each over its own models (see
+/// [`raw_loop`]) for `rounds` rounds; the sum of their steps/s. Each thread
+/// times its own loop from a common start (a barrier), so thread start-up
+/// is not timed and the threads run side by side on their cores before the
+/// clock starts.
+fn raw_loops_in_parallel(
+    slices: &mut [Vec<RawTask>],
+    actions: &[Vec<f64>],
+    rounds: usize,
+    episode: usize,
+    seed: u64,
+) -> Result<f64> {
+    let barrier = std::sync::Barrier::new(slices.len());
+    let rates = std::thread::scope(|s| {
+        let loops: Vec<_> = slices
+            .iter_mut()
+            .map(|models| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    raw_loop(models, actions, rounds, episode, seed, || {
+                        barrier.wait();
+                    })
+                })
+            })
+            .collect();
+        loops
+            .into_iter()
+            .map(|l| {
+                l.join()
+                    .map_err(|_| anyhow::anyhow!("a raw loop panicked"))?
+            })
+            .collect::<Result<Vec<f64>>>()
+    })?;
+    Ok(rates.iter().sum())
 }
 
 /// Measures the throughputs for `task`; each is the median of `repeats`.
@@ -287,7 +348,10 @@ pub fn bench_env(
         .spec()
         .max_episode_steps
         .unwrap_or(usize::MAX);
-    let raw = || raw_loop(&mut raw_task, &actions, steps, episode, seed, || ());
+    let raw = || {
+        let models = std::slice::from_mut(&mut raw_task);
+        raw_loop(models, &actions, steps, episode, seed, || ())
+    };
 
     // env.step: control, legacy physics step, reward, observation. Resets
     // (some tasks settle the physics for hundreds of steps there) are timed
@@ -342,58 +406,40 @@ pub fn bench_env(
     let vec = vec_bench(VecEnv::from_fn(n_envs, threads, |_| envs::make(task))?);
 
     // The machine's parallel limit: independent raw loops on `threads`
-    // threads, each doing the work of one VecEnv thread (steps / threads
-    // steps, episodes restarted as in the raw loop). Each thread times its
-    // own loop from a common start (a barrier), so thread start-up is not
-    // timed and the threads run side by side on their cores before the
-    // clock starts; the limit is the sum of their rates.
-    let per_thread = steps.div_ceil(threads);
-    let mut models = (0..threads)
-        .map(|_| RawTask::make(task))
+    // threads, one model each, each doing the work of one VecEnv thread
+    // (steps / threads steps, episodes restarted as in the raw loop).
+    let mut singles = (0..threads)
+        .map(|_| Ok(vec![RawTask::make(task)?]))
         .collect::<Result<Vec<_>>>()?;
-    let raw_parallel = || -> Result<f64> {
-        let barrier = std::sync::Barrier::new(models.len());
-        let rates = std::thread::scope(|s| {
-            let loops: Vec<_> = models
-                .iter_mut()
-                .map(|m| {
-                    let (actions, barrier) = (&actions, &barrier);
-                    s.spawn(move || {
-                        raw_loop(m, actions, per_thread, episode, seed, || {
-                            barrier.wait();
-                        })
-                    })
-                })
-                .collect();
-            loops
-                .into_iter()
-                .map(|l| {
-                    l.join()
-                        .map_err(|_| anyhow::anyhow!("a raw loop panicked"))?
-                })
-                .collect::<Result<Vec<f64>>>()
-        })?;
-        Ok(rates.iter().sum())
-    };
+    let per_thread = steps.div_ceil(threads);
+    let raw_parallel = || raw_loops_in_parallel(&mut singles, &actions, per_thread, episode, seed);
+    // The same loops with VecEnv's memory footprint: each thread steps a
+    // VecEnv thread's slice of the environments' models in turn.
+    let slice = n_envs.div_ceil(threads);
+    let mut slices = (0..threads)
+        .map(|_| (0..slice).map(|_| RawTask::make(task)).collect())
+        .collect::<Result<Vec<Vec<_>>>>()?;
+    let raw_slices = || raw_loops_in_parallel(&mut slices, &actions, per_env, episode, seed);
 
     // Repeats in rounds, one of each measurement per round, so that all
-    // five see the same machine (a shared machine's second core comes and
+    // six see the same machine (a shared machine's second core comes and
     // goes); each figure is the median of its repeats.
-    let mut measures: [Box<dyn FnMut() -> Result<f64> + '_>; 5] = [
+    let mut measures: [Box<dyn FnMut() -> Result<f64> + '_>; 6] = [
         Box::new(raw),
         Box::new(single),
         Box::new(vec1),
         Box::new(vec),
         Box::new(raw_parallel),
+        Box::new(raw_slices),
     ];
-    let mut samples: [Vec<f64>; 5] = Default::default();
+    let mut samples: [Vec<f64>; 6] = Default::default();
     for _ in 0..repeats.max(1) {
         for (m, out) in measures.iter_mut().zip(samples.iter_mut()) {
             out.push(m()?);
         }
     }
     drop(measures);
-    let [raw, single, vec1, vec, raw_parallel] = samples.map(|mut all| {
+    let [raw, single, vec1, vec, raw_parallel, raw_slices] = samples.map(|mut all| {
         all.sort_by(f64::total_cmp);
         let n = all.len();
         if n % 2 == 1 {
@@ -419,6 +465,7 @@ pub fn bench_env(
         envs: n_envs,
         threads,
         raw_parallel_steps_per_s: raw_parallel,
+        raw_slices_steps_per_s: raw_slices,
         reference: None,
         envpool: None,
     })
@@ -482,8 +529,17 @@ impl fmt::Display for EnvBench {
         )?;
         writeln!(
             f,
-            "share of the limit  {:>11.3}         VecEnv's speed-up over the machine's",
-            r.threads_speedup() / r.machine_speedup()
+            "  same footprint    {:>11.0} steps/s   {:.3}x: {} raw loops over {} models each, as VecEnv's threads",
+            r.raw_slices_steps_per_s,
+            r.footprint_speedup(),
+            r.threads,
+            r.envs.div_ceil(r.threads)
+        )?;
+        writeln!(
+            f,
+            "share of the limit  {:>11.3}         VecEnv's speed-up over the machine's ({:.3} over the same footprint's)",
+            r.threads_speedup() / r.machine_speedup(),
+            r.threads_speedup() / r.footprint_speedup()
         )?;
         if let Some(p) = &r.envpool {
             writeln!(
