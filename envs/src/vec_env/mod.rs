@@ -45,25 +45,29 @@
 //! # Threading model
 //!
 //! With `threads = K` (at most one per environment) the environments are
-//! split into K contiguous slices whose sizes differ by at most one. The
-//! calling thread steps the first slice itself and K − 1 worker threads,
-//! spawned once by the constructor, step the others; each owns its slice's
-//! environments and buffers behind an uncontended lock. The caller works
-//! rather than only waits because a waiting caller beside K spinning
-//! workers would put K + 1 busy threads on K cores: on a 2-core machine,
-//! two workers plus the caller thrash.
+//! split into K contiguous home slices whose sizes differ by at most one.
+//! The calling thread steps the first slice itself and K − 1 worker threads,
+//! spawned once by the constructor, step the others; each environment and
+//! its buffers sit behind their own lock, uncontended since an environment
+//! is claimed by one thread per step. A thread that has stepped its own
+//! slice goes on with the environments other threads have not yet claimed,
+//! so a slower thread is helped rather than waited for, while an environment
+//! stays on its home thread (and in its cache) whenever the threads keep
+//! pace. The caller works rather than only waits because a waiting caller
+//! beside K spinning workers would put K + 1 busy threads on K cores: on a
+//! 2-core machine, two workers plus the caller thrash.
 //!
-//! One `step` copies the actions into the slices, releases the workers by
-//! bumping a generation counter, steps the first slice, waits for a
-//! remaining-count to reach zero and copies the slices' results into the
-//! batch's buffers. Waiting threads (idle workers and the caller) spin
+//! One `step` copies the actions into the environments' slots, releases the
+//! workers by bumping a generation counter, steps environments until none is
+//! left unclaimed, waits for a remaining-count to reach zero and copies the
+//! slots' results into the batch's buffers. Waiting threads (idle workers and the caller) spin
 //! briefly, then park, so a batch between steps costs no CPU; a thread is
 //! unparked only when it announced that it parks, so a step whose threads
 //! are spinning makes no system call. Nothing is
 //! stepped in the background: every environment moves only inside `step`
 //! and `reset`. Dropping the batch stops and joins its workers.
 
-mod shard;
+mod slot;
 mod workers;
 
 #[cfg(test)]
@@ -72,7 +76,7 @@ mod tests;
 use crate::env::{Env, EnvSpec, Transition, check_action};
 use crate::error::{EnvError, PhysicsError};
 
-use shard::{Command, Failure, Shard};
+use slot::{Command, Failure, Slot};
 use workers::Pool;
 
 /// What happens to an environment whose episode ends.
@@ -109,14 +113,14 @@ impl VecEnv {
         let spec = shared_spec(&envs)?;
         let n = envs.len();
         let (d, a) = (spec.obs_dim(), spec.action_dim());
-        let pool = Pool::new(split(envs, threads.clamp(1, n), d, a))
+        let pool = Pool::new(split(envs, d, a), threads)
             .map_err(|e| EnvError::Invalid(format!("cannot start a VecEnv worker thread: {e}")))?;
         Ok(VecEnv {
             spec,
             autoreset: AutoReset::On,
             obs: vec![0.0; n * d],
             final_obs: vec![0.0; n * d],
-            transitions: vec![shard::idle_transition(); n],
+            transitions: vec![slot::idle_transition(); n],
             finished: vec![false; n],
             physics_errors: vec![None; n],
             broken: None,
@@ -220,8 +224,8 @@ impl VecEnv {
                 self.len()
             )));
         }
-        for mut shard in self.pool.shards() {
-            shard.load_seeds(seeds);
+        for (mut slot, &seed) in self.pool.slots().zip(seeds) {
+            slot.seed = seed;
         }
         self.run(Command::ResetEach)?;
         Ok(&self.obs)
@@ -260,8 +264,9 @@ impl VecEnv {
         action_of: &impl Fn(usize) -> &'a [f64],
     ) -> Result<&[Transition], EnvError> {
         self.check_actions(action_of)?;
-        for mut shard in self.pool.shards() {
-            shard.load_actions(action_of);
+        for mut slot in self.pool.slots() {
+            let action = action_of(slot.index);
+            slot.load_action(action);
         }
         self.run(Command::Step(self.autoreset))?;
         Ok(&self.transitions)
@@ -301,14 +306,12 @@ impl VecEnv {
     /// the batch's buffers.
     fn gather(&mut self) {
         let d = self.spec.obs_dim();
-        for shard in self.pool.shards() {
-            let rows = shard.range();
-            let values = rows.start * d..rows.end * d;
-            self.obs[values.clone()].copy_from_slice(&shard.obs);
-            self.final_obs[values].copy_from_slice(&shard.final_obs);
-            self.transitions[rows.clone()].copy_from_slice(&shard.transitions);
-            self.finished[rows.clone()].copy_from_slice(&shard.finished);
-            self.physics_errors[rows].clone_from_slice(&shard.physics_errors);
+        for (i, slot) in self.pool.slots().enumerate() {
+            self.obs[i * d..(i + 1) * d].copy_from_slice(&slot.obs);
+            self.final_obs[i * d..(i + 1) * d].copy_from_slice(&slot.final_obs);
+            self.transitions[i] = slot.transition;
+            self.finished[i] = slot.finished;
+            self.physics_errors[i] = slot.physics_error.clone();
         }
     }
 }
@@ -329,17 +332,10 @@ fn shared_spec(envs: &[Box<dyn Env>]) -> Result<EnvSpec, EnvError> {
     Ok(spec)
 }
 
-/// `envs` as `parts` contiguous shards whose sizes differ by at most one.
-fn split(envs: Vec<Box<dyn Env>>, parts: usize, obs_dim: usize, action_dim: usize) -> Vec<Shard> {
-    let (base, extra) = (envs.len() / parts, envs.len() % parts);
-    let mut rest = envs.into_iter();
-    let mut shards = Vec::with_capacity(parts);
-    let mut offset = 0;
-    for k in 0..parts {
-        let len = base + usize::from(k < extra);
-        let slice = rest.by_ref().take(len).collect();
-        shards.push(Shard::new(offset, slice, obs_dim, action_dim));
-        offset += len;
-    }
-    shards
+/// One slot per environment, in order.
+fn split(envs: Vec<Box<dyn Env>>, obs_dim: usize, action_dim: usize) -> Vec<Slot> {
+    envs.into_iter()
+        .enumerate()
+        .map(|(i, env)| Slot::new(i, env, obs_dim, action_dim))
+        .collect()
 }

@@ -1,6 +1,5 @@
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use super::*;
@@ -24,6 +23,8 @@ struct Counters {
     steps: AtomicUsize,
     /// Environments dropped.
     drops: AtomicUsize,
+    /// For each step, the stepping environment's seed and thread name.
+    stepped_by: Mutex<Vec<(u64, String)>>,
 }
 
 /// An environment without physics: its observation is `[seed, episode,
@@ -35,6 +36,8 @@ struct Scripted {
     limit: usize,
     diverge_at: Option<usize>,
     panic_at: Option<usize>,
+    /// Time each step takes.
+    delay: Duration,
     seed: u64,
     episode: usize,
     step: usize,
@@ -59,6 +62,7 @@ impl Scripted {
             limit,
             diverge_at: None,
             panic_at: None,
+            delay: Duration::ZERO,
             seed: 0,
             episode: 0,
             step: 0,
@@ -100,6 +104,13 @@ impl Env for Scripted {
         }
         check_action(&self.spec, action)?;
         self.counters.steps.fetch_add(1, Ordering::Relaxed);
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        self.counters
+            .stepped_by
+            .lock()
+            .unwrap()
+            .push((self.seed, thread));
+        std::thread::sleep(self.delay);
         self.step += 1;
         let first_episode = self.episode == 1;
         if first_episode && self.panic_at == Some(self.step) {
@@ -267,6 +278,35 @@ fn results_do_not_depend_on_the_thread_count() {
             assert_eq!(run(threads), one, "{mode:?} on {threads} threads");
         }
     }
+}
+
+#[test]
+fn a_slow_thread_is_helped_and_results_stay_the_same() {
+    // Two threads, home slices {0, 1} (the caller) and {2, 3} (the worker):
+    // while the caller steps the slow environment 0, the worker runs out of
+    // its own and takes environment 1.
+    let run = |threads| {
+        let counters = Arc::new(Counters::default());
+        let mut venv = scripted_batch(4, threads, &counters, |i, env| {
+            if i == 0 {
+                env.delay = Duration::from_millis(200);
+            }
+        });
+        let out = trace(&mut venv, 10, 3);
+        (out, counters)
+    };
+    let (one, _) = run(1);
+    let (two, counters) = run(2);
+    assert_eq!(two, one);
+    let stepped_by = counters.stepped_by.lock().unwrap();
+    let env_1_on_worker = stepped_by
+        .iter()
+        .filter(|(seed, thread)| *seed == 11 && thread == "vec-env-1")
+        .count();
+    assert!(
+        env_1_on_worker > 0,
+        "environment 1 stayed on its home thread: {stepped_by:?}"
+    );
 }
 
 #[test]

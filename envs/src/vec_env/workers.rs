@@ -1,24 +1,34 @@
-//! The persistent worker threads of a [`super::VecEnv`] and the barrier that
-//! releases them once per command.
+//! The persistent worker threads of a [`super::VecEnv`], the barrier that
+//! releases them once per command, and the claiming of environments.
 //!
-//! A [`Pool`] holds K shards. The calling thread runs shard 0 itself; each
-//! other shard has one worker thread, spawned once, that waits for the
-//! barrier's generation counter to move, runs its shard, and counts itself
-//! off on the remaining counter. Waiting spins for [`SPIN`] and then parks
-//! the thread, so an idle batch costs no CPU. A thread announces that it
-//! parks before its last look at the condition, and the other side unparks
-//! it only when announced (both sides sequentially consistent, so one of
-//! them sees the other's write): a step whose threads are all spinning
-//! touches no lock and makes no system call.
+//! A [`Pool`] holds one [`Slot`] per environment and K threads: the calling
+//! thread and K − 1 worker threads, spawned once. Each thread has a home
+//! slice of consecutive slots (sizes differing by at most one). On a
+//! command, every thread claims its home slots in order from its slice's
+//! cursor and runs them; a thread whose slice is exhausted then claims what
+//! is left of the other slices, so a thread that falls behind (a costlier
+//! step, a descheduled core) is helped instead of waited for. A slot is
+//! claimed exactly once per command (one `fetch_add` on its slice's cursor)
+//! and otherwise stays with its home thread, so its simulation data stays in
+//! that core's cache.
+//!
+//! Workers wait for the barrier's generation counter to move, claim and run
+//! slots, and count themselves off on the remaining counter. Waiting spins
+//! for [`SPIN`] and then parks the thread, so an idle batch costs no CPU. A
+//! thread announces that it parks before its last look at the condition, and
+//! the other side unparks it only when announced (both sides sequentially
+//! consistent, so one of them sees the other's write): a step whose threads
+//! are all spinning touches no lock and makes no system call.
 
 use std::any::Any;
+use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use super::shard::{Command, Failure, Shard};
+use super::slot::{Command, Failure, Slot};
 
 /// How long a waiting thread spins before it parks: longer than the usual
 /// gap between two steps of a batch (slices of a few environments finish a
@@ -127,67 +137,110 @@ impl Control {
     }
 }
 
-/// K shards, the first run by the calling thread and each other one by its
-/// own persistent worker thread.
+/// A home slice's claim cursor, on its own cache line so that claiming in
+/// one slice does not disturb the threads claiming in another.
+#[repr(align(128))]
+struct Cursor {
+    /// The next slot index to hand out; past `home.end` once exhausted.
+    next: AtomicUsize,
+    /// The slice's slot indices.
+    home: Range<usize>,
+}
+
+/// What the caller and the workers share: the slots, the cursors and the
+/// barrier.
+struct Shared {
+    slots: Vec<Mutex<Slot>>,
+    cursors: Vec<Cursor>,
+    control: Control,
+}
+
+impl Shared {
+    /// Claims and runs slots until none is left: first the home slice of
+    /// thread `home`, then the other slices in turn.
+    fn run_claims(&self, home: usize) {
+        let k = self.cursors.len();
+        for cursor in (home..k).chain(0..home).map(|t| &self.cursors[t]) {
+            loop {
+                let i = cursor.next.fetch_add(1, Ordering::Relaxed);
+                if i >= cursor.home.end {
+                    break;
+                }
+                execute(&self.slots[i]);
+            }
+        }
+    }
+}
+
+/// One slot per environment and K threads, the first of which is the
+/// calling thread and each other one a persistent worker thread.
 pub(super) struct Pool {
-    shards: Vec<Arc<Mutex<Shard>>>,
+    shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
-    control: Arc<Control>,
 }
 
 impl Pool {
-    /// A pool over `shards` (at least one), spawning a worker thread for
-    /// each shard after the first.
-    pub(super) fn new(shards: Vec<Shard>) -> std::io::Result<Self> {
-        assert!(!shards.is_empty(), "a pool needs a shard");
+    /// A pool over `slots` (at least one) run by `threads` threads (at
+    /// least one, at most one per slot), spawning `threads - 1` workers.
+    pub(super) fn new(slots: Vec<Slot>, threads: usize) -> std::io::Result<Self> {
+        assert!(!slots.is_empty(), "a pool needs a slot");
+        let k = threads.clamp(1, slots.len());
+        let cursors = split_range(slots.len(), k)
+            .map(|home| Cursor {
+                next: AtomicUsize::new(home.start),
+                home,
+            })
+            .collect();
         let mut pool = Pool {
-            shards: shards
-                .into_iter()
-                .map(|s| Arc::new(Mutex::new(s)))
-                .collect(),
+            shared: Arc::new(Shared {
+                slots: slots.into_iter().map(Mutex::new).collect(),
+                cursors,
+                control: Control::new(),
+            }),
             workers: Vec::new(),
-            control: Arc::new(Control::new()),
         };
         // On a failed spawn, dropping `pool` stops the workers spawned so far.
-        for (k, shard) in pool.shards.iter().enumerate().skip(1) {
-            let shard = Arc::clone(shard);
-            let control = Arc::clone(&pool.control);
+        for home in 1..k {
+            let shared = Arc::clone(&pool.shared);
             let handle = thread::Builder::new()
-                .name(format!("vec-env-{k}"))
-                .spawn(move || work(&shard, &control))?;
+                .name(format!("vec-env-{home}"))
+                .spawn(move || work(&shared, home))?;
             pool.workers.push(handle);
         }
         Ok(pool)
     }
 
-    /// Threads that run the shards (the caller and the workers).
+    /// Threads that run the slots (the caller and the workers).
     pub(super) fn threads(&self) -> usize {
-        self.shards.len()
+        self.shared.cursors.len()
     }
 
-    /// The shards in order, locked one at a time as the iterator advances.
+    /// The slots in order, locked one at a time as the iterator advances.
     /// Call only between runs.
-    pub(super) fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
-        self.shards.iter().map(|s| lock(s))
+    pub(super) fn slots(&self) -> impl Iterator<Item = MutexGuard<'_, Slot>> {
+        self.shared.slots.iter().map(lock)
     }
 
-    /// Runs `command` on every shard, in parallel, and returns when all are
-    /// done: the first panic if any environment panicked, else the first
-    /// error in shard order.
+    /// Runs `command` on every slot, in parallel, and returns when all are
+    /// done: the first panic if any environment panicked, else the error of
+    /// the lowest-indexed failing environment.
     pub(super) fn run(&self, command: Command) -> Result<(), Failure> {
-        for mut shard in self.shards() {
-            shard.command = command;
+        for mut slot in self.slots() {
+            slot.command = command;
+        }
+        for cursor in &self.shared.cursors {
+            cursor.next.store(cursor.home.start, Ordering::Relaxed);
         }
         let parallel = !self.workers.is_empty();
         if parallel {
             self.release();
         }
-        execute(&self.shards[0]);
+        self.shared.run_claims(0);
         if parallel {
-            self.control.wait_for_workers();
+            self.shared.control.wait_for_workers();
         }
         let mut failures: Vec<Failure> =
-            self.shards().filter_map(|mut s| s.failure.take()).collect();
+            self.slots().filter_map(|mut s| s.failure.take()).collect();
         if failures.is_empty() {
             return Ok(());
         }
@@ -195,9 +248,10 @@ impl Pool {
         Err(failures.swap_remove(first))
     }
 
-    /// Releases the workers for one command.
+    /// Releases the workers for one command; the generation's sequentially
+    /// consistent bump publishes the cursors stored before it.
     fn release(&self) {
-        let control = &self.control;
+        let control = &self.shared.control;
         control
             .remaining
             .store(self.workers.len(), Ordering::Relaxed);
@@ -208,41 +262,57 @@ impl Pool {
 impl Drop for Pool {
     /// Stops the workers and joins them.
     fn drop(&mut self) {
-        self.control.stop.store(true, Ordering::Release);
-        self.control.release_workers(&self.workers);
+        let control = &self.shared.control;
+        control.stop.store(true, Ordering::Release);
+        control.release_workers(&self.workers);
         for worker in self.workers.drain(..) {
-            // A worker catches its shard's panics, so joining cannot fail
+            // A worker catches its slots' panics, so joining cannot fail
             // short of a bug in the barrier itself; nothing is left to do then.
             let _ = worker.join();
         }
     }
 }
 
-/// A worker thread: runs its shard once per release until stopped. The pool
-/// is built at generation 0, so the first release is never missed.
-fn work(shard: &Mutex<Shard>, control: &Control) {
+/// `0..n` as `parts` consecutive ranges whose sizes differ by at most one,
+/// the longer ones first.
+fn split_range(n: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
+    let (base, extra) = (n / parts, n % parts);
+    (0..parts).scan(0, move |start, k| {
+        let range = *start..*start + base + usize::from(k < extra);
+        *start = range.end;
+        Some(range)
+    })
+}
+
+/// A worker thread with home slice `home`: claims and runs slots once per
+/// release until stopped. The pool is built at generation 0, so the first
+/// release is never missed.
+fn work(shared: &Shared, home: usize) {
+    let control = &shared.control;
     let mut seen = 0;
     loop {
         seen = control.wait_for_release(seen);
         if control.stop.load(Ordering::Acquire) {
             return;
         }
-        execute(shard);
+        shared.run_claims(home);
         control.finish_one();
     }
 }
 
-/// Executes a shard's command, recording an error or a panic in the shard.
-fn execute(shard: &Mutex<Shard>) {
-    let mut guard = lock(shard);
-    let shard = &mut *guard;
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| shard.execute()));
-    shard.failure = match outcome {
+/// Executes a slot's command, recording an error or a panic in the slot.
+fn execute(slot: &Mutex<Slot>) {
+    let mut guard = lock(slot);
+    let slot = &mut *guard;
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| slot.execute()));
+    slot.failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(Failure::Env(e)),
-        Err(payload) => Some(Failure::Panic(
-            shard.panic_context(&panic_message(&*payload)),
-        )),
+        Err(payload) => Some(Failure::Panic(format!(
+            "environment {}: {}",
+            slot.index,
+            panic_message(&*payload)
+        ))),
     };
 }
 
@@ -257,7 +327,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Locks `m`, ignoring poisoning: a shard is only touched under
+/// Locks `m`, ignoring poisoning: a slot is only touched under
 /// `catch_unwind`, so a poisoned lock holds no half-written state that the
 /// failure report does not already cover.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
