@@ -362,8 +362,11 @@ pub enum BenchCommand {
     /// a raw MuJoCo loop (mj_step × n_sub_steps, no observation or reward) on
     /// the task's model; the raw task's env.step (observation + reward,
     /// episodes reset when they end); and a VecEnv of N environments stepped
-    /// on one thread and on K threads. Prints steps/s (the median of
-    /// --repeats) and the ratios.
+    /// on one thread and on K threads; and the machine's limit, K raw loops
+    /// side by side. The measurements run in rounds of one each; prints
+    /// steps/s (the median of --repeats) and the ratios (each taken within a
+    /// round, then the median over the rounds, so that a shared machine's
+    /// drift between rounds cancels out).
     ///
     /// For Meta-World tasks the raw loop is the mocap move, five mj_step and
     /// an mj_forward (what a step needs at least).

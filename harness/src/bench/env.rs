@@ -2,8 +2,10 @@
 //!
 //! All measurements use the same pre-drawn random actions, so random
 //! number generation is not timed, and run in one process, in rounds of
-//! one repeat of each, so their ratios are comparable on a shared machine;
-//! each figure is the median of `repeats` repeats. The raw loop is the
+//! one repeat of each; each figure is the median of `repeats` repeats. Each
+//! ratio is taken within a round and then the median over the rounds, so
+//! that a shared machine's speed drifting between rounds (a neighbour
+//! taking the second core for a while) cancels out of it. The raw loop is the
 //! least a step can do on the task's model: dm_control's `n_sub_steps`
 //! `mj_step`s; for Meta-World the mocap move, five `mj_step`s and the
 //! `mj_forward` the observation needs.
@@ -21,6 +23,7 @@ use anyhow::Result;
 use envs::{Env, RandomState, VecEnv};
 
 use super::envpool::EnvPoolSpeed;
+use crate::report::stats::median;
 
 /// Results of one `bench env` run, in control steps per second.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -51,6 +54,9 @@ pub struct EnvBench {
     /// The same with VecEnv's memory footprint: `threads` raw loops, each
     /// stepping `envs / threads` models in turn, total steps/s.
     pub raw_slices_steps_per_s: f64,
+    /// The ratios, each the median over the rounds of its value within a
+    /// round.
+    pub ratios: Ratios,
     /// The reference implementation's speed on the same task (dm_control's
     /// or metaworld's), when measured.
     pub reference: Option<ReferenceSpeed>,
@@ -201,26 +207,51 @@ impl RawTask {
     }
 }
 
-impl EnvBench {
+/// Ratios between the measurements of a round (see the module
+/// documentation).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Ratios {
     /// env.step over the raw loop.
-    pub fn env_over_raw(&self) -> f64 {
-        self.env_steps_per_s / self.raw_steps_per_s
-    }
-
+    pub env_over_raw: f64,
     /// VecEnv on `threads` threads over the same VecEnv on one thread.
-    pub fn threads_speedup(&self) -> f64 {
-        self.vec_steps_per_s / self.vec1_steps_per_s
-    }
-
+    pub threads_speedup: f64,
     /// The machine's own speed-up: its parallel raw loops over one raw loop.
-    pub fn machine_speedup(&self) -> f64 {
-        self.raw_parallel_steps_per_s / self.raw_steps_per_s
-    }
-
+    pub machine_speedup: f64,
     /// The same with VecEnv's footprint: the parallel raw loops over the
     /// models of a VecEnv thread's slice, over one raw loop.
-    pub fn footprint_speedup(&self) -> f64 {
-        self.raw_slices_steps_per_s / self.raw_steps_per_s
+    pub footprint_speedup: f64,
+    /// VecEnv's speed-up over the machine's.
+    pub share_of_limit: f64,
+    /// VecEnv's speed-up over the same footprint's.
+    pub share_of_footprint: f64,
+}
+
+impl Ratios {
+    /// The ratios of one round's steps/s: raw loop, env.step, VecEnv on one
+    /// thread and on K, K raw loops of one model and of a slice each.
+    fn of_round([raw, single, vec1, vec, parallel, slices]: [f64; 6]) -> Self {
+        let threads_speedup = vec / vec1;
+        Ratios {
+            env_over_raw: single / raw,
+            threads_speedup,
+            machine_speedup: parallel / raw,
+            footprint_speedup: slices / raw,
+            share_of_limit: threads_speedup * raw / parallel,
+            share_of_footprint: threads_speedup * raw / slices,
+        }
+    }
+
+    /// The median of each ratio over `rounds`.
+    fn median(rounds: &[Ratios]) -> Self {
+        let m = |f: fn(&Ratios) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+        Ratios {
+            env_over_raw: m(|r| r.env_over_raw),
+            threads_speedup: m(|r| r.threads_speedup),
+            machine_speedup: m(|r| r.machine_speedup),
+            footprint_speedup: m(|r| r.footprint_speedup),
+            share_of_limit: m(|r| r.share_of_limit),
+            share_of_footprint: m(|r| r.share_of_footprint),
+        }
     }
 }
 
@@ -432,22 +463,24 @@ pub fn bench_env(
         Box::new(raw_parallel),
         Box::new(raw_slices),
     ];
-    let mut samples: [Vec<f64>; 6] = Default::default();
+    let mut rounds = Vec::with_capacity(repeats.max(1));
     for _ in 0..repeats.max(1) {
-        for (m, out) in measures.iter_mut().zip(samples.iter_mut()) {
-            out.push(m()?);
+        let mut round = [0.0; 6];
+        for (m, out) in measures.iter_mut().zip(round.iter_mut()) {
+            *out = m()?;
         }
+        rounds.push(round);
     }
     drop(measures);
-    let [raw, single, vec1, vec, raw_parallel, raw_slices] = samples.map(|mut all| {
-        all.sort_by(f64::total_cmp);
-        let n = all.len();
-        if n % 2 == 1 {
-            all[n / 2]
-        } else {
-            0.5 * (all[n / 2 - 1] + all[n / 2])
-        }
-    });
+    let ratios = Ratios::median(
+        &rounds
+            .iter()
+            .copied()
+            .map(Ratios::of_round)
+            .collect::<Vec<_>>(),
+    );
+    let [raw, single, vec1, vec, raw_parallel, raw_slices] =
+        std::array::from_fn(|k| median(&rounds.iter().map(|r| r[k]).collect::<Vec<_>>()));
     let reset_ms = if reset_s.1 > 0 {
         Some(1e3 * reset_s.0 / reset_s.1 as f64)
     } else {
@@ -466,6 +499,7 @@ pub fn bench_env(
         threads,
         raw_parallel_steps_per_s: raw_parallel,
         raw_slices_steps_per_s: raw_slices,
+        ratios,
         reference: None,
         envpool: None,
     })
@@ -475,6 +509,7 @@ impl fmt::Display for EnvBench {
     /// The table `ctrlbench bench env` prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self;
+        let q = &r.ratios;
         writeln!(
             f,
             "task              {} (n_sub_steps {})",
@@ -484,8 +519,7 @@ impl fmt::Display for EnvBench {
         writeln!(
             f,
             "env.step            {:>11.0} steps/s   {:.3}x raw mj_step",
-            r.env_steps_per_s,
-            r.env_over_raw()
+            r.env_steps_per_s, q.env_over_raw
         )?;
         if let Some(ms) = r.reset_ms {
             writeln!(
@@ -514,32 +548,25 @@ impl fmt::Display for EnvBench {
         writeln!(
             f,
             "VecEnv {}x{} threads  {:>11.0} steps/s   {:.3}x one thread",
-            r.envs,
-            r.threads,
-            r.vec_steps_per_s,
-            r.threads_speedup()
+            r.envs, r.threads, r.vec_steps_per_s, q.threads_speedup
         )?;
         writeln!(
             f,
             "machine limit       {:>11.0} steps/s   {:.3}x: {} independent raw loops on {} threads",
-            r.raw_parallel_steps_per_s,
-            r.machine_speedup(),
-            r.threads,
-            r.threads
+            r.raw_parallel_steps_per_s, q.machine_speedup, r.threads, r.threads
         )?;
         writeln!(
             f,
             "  same footprint    {:>11.0} steps/s   {:.3}x: {} raw loops over {} models each, as VecEnv's threads",
             r.raw_slices_steps_per_s,
-            r.footprint_speedup(),
+            q.footprint_speedup,
             r.threads,
             r.envs.div_ceil(r.threads)
         )?;
         writeln!(
             f,
             "share of the limit  {:>11.3}         VecEnv's speed-up over the machine's ({:.3} over the same footprint's)",
-            r.threads_speedup() / r.machine_speedup(),
-            r.threads_speedup() / r.footprint_speedup()
+            q.share_of_limit, q.share_of_footprint
         )?;
         if let Some(p) = &r.envpool {
             writeln!(
