@@ -583,3 +583,32 @@ impl fmt::Display for EnvBench {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_are_taken_within_rounds() {
+        // Steps/s of raw, env.step, VecEnv 1 and 2 threads, parallel raw
+        // loops, slices: the machine runs at full speed in the first round,
+        // at a third in the second, and its second core is gone for the
+        // measurements after VecEnv's in the third.
+        let full = [100.0, 90.0, 80.0, 152.0, 190.0, 180.0];
+        let slow = full.map(|v| v / 3.0);
+        let mut lost = full;
+        lost[4] = 100.0;
+        lost[5] = 95.0;
+        let rounds: Vec<Ratios> = [full, slow, lost].map(Ratios::of_round).into();
+        let r = Ratios::median(&rounds);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(r.env_over_raw, 0.9));
+        assert!(close(r.threads_speedup, 1.9));
+        assert!(close(r.machine_speedup, 1.9));
+        assert!(close(r.footprint_speedup, 1.8));
+        assert!(close(r.share_of_limit, 1.0));
+        // (From medians of the steps/s themselves, the parallel loops' would
+        // be the third round's 100 and the share 1.9.)
+        assert!(close(r.share_of_footprint, 1.9 / 1.8));
+    }
+}
