@@ -310,6 +310,31 @@ fn a_slow_thread_is_helped_and_results_stay_the_same() {
 }
 
 #[test]
+fn every_environment_is_stepped_once_per_step_while_threads_help_each_other() {
+    // Uneven steps and more threads than this machine may have cores: threads
+    // wake late and help each other's slices in changing orders. A claim
+    // taken twice or missed would change the step count or the trace.
+    let steps = 300;
+    let run = |threads| {
+        let counters = Arc::new(Counters::default());
+        let mut venv = scripted_batch(9, threads, &counters, |i, env| {
+            env.delay = Duration::from_micros(20 * (i % 3) as u64);
+        });
+        let out = trace(&mut venv, 5, steps);
+        (out, counters.steps.load(Ordering::Relaxed))
+    };
+    let (one, _) = run(1);
+    for threads in [2, 3, 5] {
+        let (out, stepped) = run(threads);
+        assert_eq!(stepped, 9 * steps, "steps taken on {threads} threads");
+        assert!(
+            out == one,
+            "results on {threads} threads differ from one thread's"
+        );
+    }
+}
+
+#[test]
 fn evaluation_mode_keeps_finished_environments_finished() {
     let counters = Arc::new(Counters::default());
     let n = 6;
