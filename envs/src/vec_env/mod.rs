@@ -47,27 +47,34 @@
 //! With `threads = K` (at most one per environment) the environments are
 //! split into K contiguous home slices whose sizes differ by at most one.
 //! The calling thread steps the first slice itself and K − 1 worker threads,
-//! spawned once by the constructor, step the others; each environment and
-//! its buffers sit behind their own lock, uncontended since an environment
-//! is claimed by one thread per step. A thread that has stepped its own
-//! slice goes on with the environments other threads have not yet claimed,
-//! so a slower thread is helped rather than waited for, while an environment
-//! stays on its home thread (and in its cache) whenever the threads keep
-//! pace. The caller works rather than only waits because a waiting caller
-//! beside K spinning workers would put K + 1 busy threads on K cores: on a
-//! 2-core machine, two workers plus the caller thrash.
+//! spawned once by the constructor, step the others. A thread that has
+//! stepped its own slice goes on with the environments other threads have
+//! not yet claimed, so a slower thread is helped rather than waited for,
+//! while an environment stays on its home thread (and in its cache) whenever
+//! the threads keep pace. The caller works rather than only waits because a
+//! waiting caller beside K spinning workers would put K + 1 busy threads on
+//! K cores: on a 2-core machine, two workers plus the caller thrash.
 //!
-//! One `step` copies the actions into the environments' slots, releases the
-//! workers by bumping a generation counter, steps environments until none is
-//! left unclaimed, waits for a remaining-count to reach zero and copies the
-//! slots' results into the batch's buffers. Waiting threads (idle workers and the caller) spin
-//! briefly, then park, so a batch between steps costs no CPU; a thread is
-//! unparked only when it announced that it parks, so a step whose threads
-//! are spinning makes no system call. Nothing is
-//! stepped in the background: every environment moves only inside `step`
-//! and `reset`. Dropping the batch stops and joins its workers.
+//! The batch's buffers (actions, observations, final observations,
+//! transitions, flags, errors) are row-major arrays shared by the threads
+//! without locks: during a step, the thread that claimed environment `i`
+//! (exactly one) alone touches row `i`; between steps, only the batch's
+//! owner does. One `step` writes the action rows, releases the workers by
+//! bumping a generation counter, steps environments until none is left
+//! unclaimed and waits for a remaining-count to reach zero; the observations
+//! and transitions are then read where the threads wrote them, with no copy.
+//! A thread writes the rows that a step may leave unchanged (final
+//! observations, flags, errors, failures) only when they change, so the
+//! data that moves between the cores' caches in a step is the action,
+//! observation and transition rows and the barrier's counters. Waiting
+//! threads (idle workers and the caller) spin briefly, then park, so a batch
+//! between steps costs no CPU; a thread is unparked only when it announced
+//! that it parks, so a step whose threads are spinning makes no system call.
+//! Nothing is stepped in the background: every environment moves only
+//! inside `step` and `reset`. Dropping the batch stops and joins its
+//! workers.
 
-mod slot;
+mod batch;
 mod workers;
 
 #[cfg(test)]
@@ -76,7 +83,7 @@ mod tests;
 use crate::env::{Env, EnvSpec, Transition, check_action};
 use crate::error::{EnvError, PhysicsError};
 
-use slot::{Command, Failure, Slot};
+use batch::{Batch, Command, Failure};
 use workers::Pool;
 
 /// What happens to an environment whose episode ends.
@@ -94,11 +101,6 @@ pub enum AutoReset {
 pub struct VecEnv {
     spec: EnvSpec,
     autoreset: AutoReset,
-    obs: Vec<f64>,
-    final_obs: Vec<f64>,
-    transitions: Vec<Transition>,
-    finished: Vec<bool>,
-    physics_errors: Vec<Option<PhysicsError>>,
     /// The panic that made the batch unusable, if one did.
     broken: Option<String>,
     pool: Pool,
@@ -111,18 +113,12 @@ impl VecEnv {
     /// Training mode ([`AutoReset::On`]).
     pub fn new(envs: Vec<Box<dyn Env>>, threads: usize) -> Result<Self, EnvError> {
         let spec = shared_spec(&envs)?;
-        let n = envs.len();
-        let (d, a) = (spec.obs_dim(), spec.action_dim());
-        let pool = Pool::new(split(envs, d, a), threads)
+        let batch = Batch::new(envs, spec.obs_dim(), spec.action_dim());
+        let pool = Pool::new(batch, threads)
             .map_err(|e| EnvError::Invalid(format!("cannot start a VecEnv worker thread: {e}")))?;
         Ok(VecEnv {
             spec,
             autoreset: AutoReset::On,
-            obs: vec![0.0; n * d],
-            final_obs: vec![0.0; n * d],
-            transitions: vec![slot::idle_transition(); n],
-            finished: vec![false; n],
-            physics_errors: vec![None; n],
             broken: None,
             pool,
         })
@@ -140,12 +136,12 @@ impl VecEnv {
 
     /// Number of environments.
     pub fn len(&self) -> usize {
-        self.transitions.len()
+        self.pool.results().finished.len()
     }
 
     /// Whether the batch is empty (never: construction requires one).
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty()
+        self.len() == 0
     }
 
     /// Threads that step the batch, the caller's included.
@@ -172,45 +168,45 @@ impl VecEnv {
 
     /// Current observations, `n × obs_dim`.
     pub fn obs(&self) -> &[f64] {
-        &self.obs
+        self.pool.results().obs
     }
 
     /// Last observations of the episodes that ended, `n × obs_dim`: a row is
     /// current for an environment whose transition in the latest step is
     /// done, stale for the others.
     pub fn final_obs(&self) -> &[f64] {
-        &self.final_obs
+        self.pool.results().final_obs
     }
 
     /// Transitions of the latest step (what [`VecEnv::step`] returned).
     pub fn transitions(&self) -> &[Transition] {
-        &self.transitions
+        self.pool.results().transitions
     }
 
     /// Which environments are finished (evaluation mode only: in training
     /// mode every ending is followed by a reset).
     pub fn finished(&self) -> &[bool] {
-        &self.finished
+        self.pool.results().finished
     }
 
     /// Whether every environment is finished.
     pub fn all_finished(&self) -> bool {
-        self.finished.iter().all(|&f| f)
+        self.finished().iter().all(|&f| f)
     }
 
     /// For each environment, the divergence that ended its episode if the
     /// latest step reported that ending (in evaluation mode, a finished
     /// environment keeps reporting it until the next reset).
     pub fn physics_errors(&self) -> &[Option<PhysicsError>] {
-        &self.physics_errors
+        self.pool.results().physics_errors
     }
 
     /// Resets every environment; with `Some(seed)`, environment `i` is seeded
     /// with `seed + i` (as Gymnasium's vector environments do). Clears the
     /// finished flags and the physics errors.
     pub fn reset(&mut self, seed: Option<u64>) -> Result<&[f64], EnvError> {
-        self.run(Command::Reset(seed))?;
-        Ok(&self.obs)
+        self.run(Command::Reset(seed), None)?;
+        Ok(self.obs())
     }
 
     /// Resets environment `i` with `seeds[i]` (one seed per environment:
@@ -224,11 +220,9 @@ impl VecEnv {
                 self.len()
             )));
         }
-        for (mut slot, &seed) in self.pool.slots().zip(seeds) {
-            slot.seed = seed;
-        }
-        self.run(Command::ResetEach)?;
-        Ok(&self.obs)
+        self.pool.set_seeds(seeds);
+        self.run(Command::ResetEach, None)?;
+        Ok(self.obs())
     }
 
     /// Steps every environment with its row of `actions` (`n × action_dim`,
@@ -258,25 +252,21 @@ impl VecEnv {
         self.step_with(&|i: usize| actions[i].as_ref())
     }
 
-    /// Checks every action, hands them to the slices and steps.
+    /// Checks every action, hands them to the environments and steps.
     fn step_with<'a>(
         &mut self,
         action_of: &impl Fn(usize) -> &'a [f64],
     ) -> Result<&[Transition], EnvError> {
         self.check_actions(action_of)?;
-        for mut slot in self.pool.slots() {
-            let action = action_of(slot.index);
-            slot.load_action(action);
-        }
-        self.run(Command::Step(self.autoreset))?;
-        Ok(&self.transitions)
+        self.run(Command::Step(self.autoreset), Some(action_of))?;
+        Ok(self.transitions())
     }
 
     /// Checks each environment's action: its width always, its values when
     /// the environment is running.
     fn check_actions<'a>(&self, action_of: &impl Fn(usize) -> &'a [f64]) -> Result<(), EnvError> {
         let a = self.spec.action_dim();
-        for (i, &finished) in self.finished.iter().enumerate() {
+        for (i, &finished) in self.finished().iter().enumerate() {
             let action = action_of(i);
             if finished && action.len() == a {
                 continue;
@@ -287,32 +277,21 @@ impl VecEnv {
         Ok(())
     }
 
-    /// Runs `command` on every slice and gathers the results; a panic makes
-    /// the batch unusable.
-    fn run(&mut self, command: Command) -> Result<(), EnvError> {
+    /// Runs `command` on every environment, with the actions of `action_of`
+    /// for a step; a panic makes the batch unusable.
+    fn run<'a>(
+        &mut self,
+        command: Command,
+        action_of: Option<&dyn Fn(usize) -> &'a [f64]>,
+    ) -> Result<(), EnvError> {
         if let Some(message) = &self.broken {
             return Err(EnvError::Panicked(message.clone()));
         }
-        let outcome = self.pool.run(command);
+        let outcome = self.pool.run(command, action_of);
         if let Err(Failure::Panic(message)) = &outcome {
             self.broken = Some(message.clone());
-        } else {
-            self.gather();
         }
         outcome.map_err(Failure::into_error)
-    }
-
-    /// Copies the slices' observations, transitions, flags and errors into
-    /// the batch's buffers.
-    fn gather(&mut self) {
-        let d = self.spec.obs_dim();
-        for (i, slot) in self.pool.slots().enumerate() {
-            self.obs[i * d..(i + 1) * d].copy_from_slice(&slot.obs);
-            self.final_obs[i * d..(i + 1) * d].copy_from_slice(&slot.final_obs);
-            self.transitions[i] = slot.transition;
-            self.finished[i] = slot.finished;
-            self.physics_errors[i] = slot.physics_error.clone();
-        }
     }
 }
 
@@ -330,12 +309,4 @@ fn shared_spec(envs: &[Box<dyn Env>]) -> Result<EnvSpec, EnvError> {
         )));
     }
     Ok(spec)
-}
-
-/// One slot per environment, in order.
-fn split(envs: Vec<Box<dyn Env>>, obs_dim: usize, action_dim: usize) -> Vec<Slot> {
-    envs.into_iter()
-        .enumerate()
-        .map(|(i, env)| Slot::new(i, env, obs_dim, action_dim))
-        .collect()
 }

@@ -21,6 +21,8 @@ fn short_episodes(i: usize) -> Result<Box<dyn Env>, EnvError> {
 struct Counters {
     /// Steps taken by all the environments.
     steps: AtomicUsize,
+    /// Resets made by all the environments (autoresets included).
+    resets: AtomicUsize,
     /// Environments dropped.
     drops: AtomicUsize,
     /// For each step, the stepping environment's seed and thread name.
@@ -87,6 +89,7 @@ impl Env for Scripted {
     }
 
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f64]) -> Result<Info, EnvError> {
+        self.counters.resets.fetch_add(1, Ordering::Relaxed);
         if let Some(seed) = seed {
             self.seed = seed;
             self.episode = 0;
@@ -313,20 +316,25 @@ fn a_slow_thread_is_helped_and_results_stay_the_same() {
 fn every_environment_is_stepped_once_per_step_while_threads_help_each_other() {
     // Uneven steps and more threads than this machine may have cores: threads
     // wake late and help each other's slices in changing orders. A claim
-    // taken twice or missed would change the step count or the trace.
+    // taken twice or missed would change the counts or the trace.
     let steps = 300;
     let run = |threads| {
         let counters = Arc::new(Counters::default());
         let mut venv = scripted_batch(9, threads, &counters, |i, env| {
             env.delay = Duration::from_micros(20 * (i % 3) as u64);
         });
-        let out = trace(&mut venv, 5, steps);
-        (out, counters.steps.load(Ordering::Relaxed))
+        let mut out = Vec::new();
+        for seed in 0..3 {
+            out.extend(trace(&mut venv, seed, steps));
+        }
+        let count = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+        (out, count(&counters.steps), count(&counters.resets))
     };
-    let (one, _) = run(1);
+    let (one, _, one_resets) = run(1);
     for threads in [2, 3, 5] {
-        let (out, stepped) = run(threads);
-        assert_eq!(stepped, 9 * steps, "steps taken on {threads} threads");
+        let (out, stepped, resets) = run(threads);
+        assert_eq!(stepped, 3 * 9 * steps, "steps taken on {threads} threads");
+        assert_eq!(resets, one_resets, "resets made on {threads} threads");
         assert!(
             out == one,
             "results on {threads} threads differ from one thread's"

@@ -1,34 +1,35 @@
 //! The persistent worker threads of a [`super::VecEnv`], the barrier that
 //! releases them once per command, and the claiming of environments.
 //!
-//! A [`Pool`] holds one [`Slot`] per environment and K threads: the calling
+//! A [`Pool`] holds a [`Batch`] of environments and K threads: the calling
 //! thread and K − 1 worker threads, spawned once. Each thread has a home
-//! slice of consecutive slots (sizes differing by at most one). On a
-//! command, every thread claims its home slots in order from its slice's
-//! cursor and runs them; a thread whose slice is exhausted then claims what
-//! is left of the other slices, so a thread that falls behind (a costlier
-//! step, a descheduled core) is helped instead of waited for. A slot is
-//! claimed exactly once per command (one `fetch_add` on its slice's cursor)
-//! and otherwise stays with its home thread, so its simulation data stays in
-//! that core's cache.
+//! slice of consecutive environments (sizes differing by at most one). On a
+//! command, every thread claims its home environments in order from its
+//! slice's cursor and runs them; a thread whose slice is exhausted then
+//! claims what is left of the other slices, so a thread that falls behind (a
+//! costlier step, a descheduled core) is helped instead of waited for. An
+//! environment is claimed exactly once per command (one `fetch_add` on its
+//! slice's cursor) and otherwise stays with its home thread, so its
+//! simulation data stays in that core's cache. Each thread rewinds its own
+//! cursor when it starts a command (a cursor left by the previous command is
+//! exhausted, so a helper that looks at it before the rewind finds nothing
+//! to claim), and the caller touches no other thread's cursor but to help.
 //!
 //! Workers wait for the barrier's generation counter to move, claim and run
-//! slots, and count themselves off on the remaining counter. Waiting spins
-//! for [`SPIN`] and then parks the thread, so an idle batch costs no CPU. A
-//! thread announces that it parks before its last look at the condition, and
-//! the other side unparks it only when announced (both sides sequentially
-//! consistent, so one of them sees the other's write): a step whose threads
-//! are all spinning touches no lock and makes no system call.
+//! environments, and count themselves off on the remaining counter. Waiting
+//! spins for [`SPIN`] and then parks the thread, so an idle batch costs no
+//! CPU. A thread announces that it parks before its last look at the
+//! condition, and the other side unparks it only when announced (both sides
+//! sequentially consistent, so one of them sees the other's write): a step
+//! whose threads are all spinning touches no lock and makes no system call.
 
-use std::any::Any;
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use super::slot::{Command, Failure, Slot};
+use super::batch::{Batch, Command, Failure, Results};
 
 /// How long a waiting thread spins before it parks: longer than the usual
 /// gap between two steps of a batch (slices of a few environments finish a
@@ -141,24 +142,28 @@ impl Control {
 /// one slice does not disturb the threads claiming in another.
 #[repr(align(128))]
 struct Cursor {
-    /// The next slot index to hand out; past `home.end` once exhausted.
+    /// The next environment index to hand out; at or past `home.end` once
+    /// exhausted, as it is between commands.
     next: AtomicUsize,
-    /// The slice's slot indices.
+    /// The slice's environment indices.
     home: Range<usize>,
 }
 
-/// What the caller and the workers share: the slots, the cursors and the
+/// What the caller and the workers share: the batch, the cursors and the
 /// barrier.
 struct Shared {
-    slots: Vec<Mutex<Slot>>,
+    batch: Batch,
     cursors: Vec<Cursor>,
     control: Control,
 }
 
 impl Shared {
-    /// Claims and runs slots until none is left: first the home slice of
-    /// thread `home`, then the other slices in turn.
+    /// Rewinds thread `home`'s cursor, then claims and runs environments
+    /// until none is left: first its home slice, then the other slices in
+    /// turn.
     fn run_claims(&self, home: usize) {
+        let own = &self.cursors[home];
+        own.next.store(own.home.start, Ordering::Relaxed);
         let k = self.cursors.len();
         for cursor in (home..k).chain(0..home).map(|t| &self.cursors[t]) {
             loop {
@@ -166,34 +171,37 @@ impl Shared {
                 if i >= cursor.home.end {
                     break;
                 }
-                execute(&self.slots[i]);
+                // SAFETY: the `fetch_add` handed index `i` to this thread
+                // alone for this command.
+                unsafe { self.batch.execute(i) };
             }
         }
     }
 }
 
-/// One slot per environment and K threads, the first of which is the
-/// calling thread and each other one a persistent worker thread.
+/// A batch of environments and K threads, the first of which is the calling
+/// thread and each other one a persistent worker thread.
 pub(super) struct Pool {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    /// A pool over `slots` (at least one) run by `threads` threads (at
-    /// least one, at most one per slot), spawning `threads - 1` workers.
-    pub(super) fn new(slots: Vec<Slot>, threads: usize) -> std::io::Result<Self> {
-        assert!(!slots.is_empty(), "a pool needs a slot");
-        let k = threads.clamp(1, slots.len());
-        let cursors = split_range(slots.len(), k)
+    /// A pool over `batch` (at least one environment) run by `threads`
+    /// threads (at least one, at most one per environment), spawning
+    /// `threads - 1` workers.
+    pub(super) fn new(batch: Batch, threads: usize) -> std::io::Result<Self> {
+        assert!(batch.len() > 0, "a pool needs an environment");
+        let k = threads.clamp(1, batch.len());
+        let cursors = split_range(batch.len(), k)
             .map(|home| Cursor {
-                next: AtomicUsize::new(home.start),
+                next: AtomicUsize::new(home.end),
                 home,
             })
             .collect();
         let mut pool = Pool {
             shared: Arc::new(Shared {
-                slots: slots.into_iter().map(Mutex::new).collect(),
+                batch,
                 cursors,
                 control: Control::new(),
             }),
@@ -210,27 +218,38 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Threads that run the slots (the caller and the workers).
+    /// Threads that run the environments (the caller and the workers).
     pub(super) fn threads(&self) -> usize {
         self.shared.cursors.len()
     }
 
-    /// The slots in order, locked one at a time as the iterator advances.
-    /// Call only between runs.
-    pub(super) fn slots(&self) -> impl Iterator<Item = MutexGuard<'_, Slot>> {
-        self.shared.slots.iter().map(lock)
+    /// What the latest command left in the batch's buffers.
+    pub(super) fn results(&self) -> Results<'_> {
+        // SAFETY: a run needs `&mut self`, so none is in progress or starts
+        // while the view borrows `self`.
+        unsafe { self.shared.batch.results() }
     }
 
-    /// Runs `command` on every slot, in parallel, and returns when all are
+    /// Sets every environment's seed for [`Command::ResetEach`].
+    pub(super) fn set_seeds(&mut self, seeds: &[u64]) {
+        // SAFETY: no run is in progress: runs happen inside `run`, which
+        // needs `&mut self` and returns when every thread has finished.
+        unsafe { self.shared.batch.set_seeds(seeds) }
+    }
+
+    /// Runs `command` on every environment, in parallel, after loading the
+    /// actions given by `action_of` (a step's), and returns when all are
     /// done: the first panic if any environment panicked, else the error of
     /// the lowest-indexed failing environment.
-    pub(super) fn run(&self, command: Command) -> Result<(), Failure> {
-        for mut slot in self.slots() {
-            slot.command = command;
-        }
-        for cursor in &self.shared.cursors {
-            cursor.next.store(cursor.home.start, Ordering::Relaxed);
-        }
+    pub(super) fn run<'a>(
+        &mut self,
+        command: Command,
+        action_of: Option<&dyn Fn(usize) -> &'a [f64]>,
+    ) -> Result<(), Failure> {
+        let batch = &self.shared.batch;
+        // SAFETY (both calls): no run is in progress, as in `set_seeds`; the
+        // workers are waiting for the release or have finished.
+        unsafe { batch.prepare(command, action_of) };
         let parallel = !self.workers.is_empty();
         if parallel {
             self.release();
@@ -239,17 +258,15 @@ impl Pool {
         if parallel {
             self.shared.control.wait_for_workers();
         }
-        let mut failures: Vec<Failure> =
-            self.slots().filter_map(|mut s| s.failure.take()).collect();
-        if failures.is_empty() {
-            return Ok(());
+        match unsafe { batch.take_failure() } {
+            Some(failure) => Err(failure),
+            None => Ok(()),
         }
-        let first = failures.iter().position(Failure::is_panic).unwrap_or(0);
-        Err(failures.swap_remove(first))
     }
 
     /// Releases the workers for one command; the generation's sequentially
-    /// consistent bump publishes the cursors stored before it.
+    /// consistent bump publishes the batch's command and actions written
+    /// before it.
     fn release(&self) {
         let control = &self.shared.control;
         control
@@ -266,7 +283,7 @@ impl Drop for Pool {
         control.stop.store(true, Ordering::Release);
         control.release_workers(&self.workers);
         for worker in self.workers.drain(..) {
-            // A worker catches its slots' panics, so joining cannot fail
+            // A worker catches its environments' panics, so joining cannot fail
             // short of a bug in the barrier itself; nothing is left to do then.
             let _ = worker.join();
         }
@@ -284,7 +301,7 @@ fn split_range(n: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
     })
 }
 
-/// A worker thread with home slice `home`: claims and runs slots once per
+/// A worker thread with home slice `home`: claims and runs environments once per
 /// release until stopped. The pool is built at generation 0, so the first
 /// release is never missed.
 fn work(shared: &Shared, home: usize) {
@@ -300,36 +317,8 @@ fn work(shared: &Shared, home: usize) {
     }
 }
 
-/// Executes a slot's command, recording an error or a panic in the slot.
-fn execute(slot: &Mutex<Slot>) {
-    let mut guard = lock(slot);
-    let slot = &mut *guard;
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| slot.execute()));
-    slot.failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(Failure::Env(e)),
-        Err(payload) => Some(Failure::Panic(format!(
-            "environment {}: {}",
-            slot.index,
-            panic_message(&*payload)
-        ))),
-    };
-}
-
-/// The text of a panic's payload.
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-text payload".to_string()
-    }
-}
-
-/// Locks `m`, ignoring poisoning: a slot is only touched under
-/// `catch_unwind`, so a poisoned lock holds no half-written state that the
-/// failure report does not already cover.
+/// Locks `m`, ignoring poisoning: the lock guards only the waiting thread's
+/// handle, which no panic leaves half-written.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
