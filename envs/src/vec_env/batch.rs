@@ -34,7 +34,7 @@ use crate::error::{EnvError, PhysicsError};
 use super::AutoReset;
 
 /// What a run does to every environment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Command {
     /// Step the environment with its action, handling an episode's end by
     /// the given mode.
@@ -184,7 +184,12 @@ impl Batch {
     ) {
         // SAFETY: no run is in progress (the caller's contract).
         unsafe {
-            self.command.row_mut(0)[0] = command;
+            // Written only when it changes, so that a run of steps leaves
+            // the command's cache line shared by every thread.
+            let current = &mut self.command.row_mut(0)[0];
+            if *current != command {
+                *current = command;
+            }
             if let Some(action_of) = action_of {
                 for i in 0..self.len() {
                     self.actions.row_mut(i).copy_from_slice(action_of(i));
@@ -247,7 +252,9 @@ impl Batch {
     /// # Safety
     /// No run is in progress (the owner acts through `&mut self`).
     pub(super) unsafe fn take_failure(&self) -> Option<Failure> {
-        if !self.failed.swap(false, Ordering::Relaxed) {
+        // A look before the swap, so that the flag's cache line (beside the
+        // columns' addresses, which every thread reads) stays shared.
+        if !self.failed.load(Ordering::Relaxed) || !self.failed.swap(false, Ordering::Relaxed) {
             return None;
         }
         // SAFETY: no run is in progress (the caller's contract).

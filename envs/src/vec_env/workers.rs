@@ -54,7 +54,10 @@ fn spin_until<T>(ready: impl Fn() -> Option<T>) -> Option<T> {
     }
 }
 
-/// The barrier shared by the caller and the workers.
+/// The barrier shared by the caller and the workers, on cache lines of its
+/// own: its counters change every command, and the batch's addresses, which
+/// every claim reads, must not share a line with them.
+#[repr(align(128))]
 struct Control {
     /// Bumped by the caller to release the workers for one command.
     generation: AtomicU64,
@@ -166,7 +169,9 @@ impl Shared {
         own.next.store(own.home.start, Ordering::Relaxed);
         let k = self.cursors.len();
         for cursor in (home..k).chain(0..home).map(|t| &self.cursors[t]) {
-            loop {
+            // A look before the `fetch_add`: an exhausted slice is left
+            // without taking its cursor's cache line from its home thread.
+            while cursor.next.load(Ordering::Relaxed) < cursor.home.end {
                 let i = cursor.next.fetch_add(1, Ordering::Relaxed);
                 if i >= cursor.home.end {
                     break;
