@@ -29,11 +29,11 @@
 //! - A finished run keeps its agent's final weights in `final/agent/`
 //!   ([`final_weights_dir`]); its checkpoint (with the replay buffer) goes.
 //! - Checkpoints (`checkpoint.rs`) at episode ends (every `checkpoint_every`
-//!   env steps, before that step's evaluation) and before the final
-//!   evaluation. On resume the CSVs are cut back to their length at the
-//!   checkpoint, so a killed run never leaves duplicated or half rows, and
-//!   the finished run's eval.csv equals an uninterrupted run's (except
-//!   wall_time_s).
+//!   env steps, before that step's evaluation), after each evaluation
+//!   between episodes, and before the final evaluation. On resume the CSVs
+//!   are cut back to their length at the checkpoint, so a killed run never
+//!   leaves duplicated or half rows, and the finished run's eval.csv equals
+//!   an uninterrupted run's (except wall_time_s).
 
 mod checkpoint;
 mod evaluation;
@@ -320,7 +320,7 @@ impl Runner<'_> {
         progress(&self.progress());
         // A run resumed inside an update block finishes it first.
         self.finish_episode(progress)?;
-        if self.maybe_eval()? {
+        if self.maybe_eval_between_episodes()? {
             progress(&self.progress_after_eval());
         }
         while self.state.env_step < steps {
@@ -381,7 +381,7 @@ impl Runner<'_> {
                 if self.state.env_step < steps && since >= self.cfg.run.checkpoint_every {
                     self.checkpoint()?;
                 }
-                if self.maybe_eval()? {
+                if self.maybe_eval_between_episodes()? {
                     progress(&self.progress_after_eval());
                     last_report = Instant::now();
                 }
@@ -469,6 +469,17 @@ impl Runner<'_> {
             self.state.next_eval += every;
         }
         Ok(true)
+    }
+
+    /// [`Self::maybe_eval`] between two training episodes, followed by a
+    /// checkpoint when it evaluated, so that a run interrupted before its
+    /// next checkpoint does not play the evaluation again.
+    fn maybe_eval_between_episodes(&mut self) -> Result<bool> {
+        let evaluated = self.maybe_eval()?;
+        if evaluated && self.state.env_step < self.cfg.run.steps {
+            self.checkpoint()?;
+        }
+        Ok(evaluated)
     }
 
     /// Runs the evaluation episodes and appends an eval.csv row.

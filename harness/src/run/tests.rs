@@ -249,6 +249,35 @@ fn a_run_cut_during_an_evaluation_resumes_at_that_evaluation() {
 }
 
 #[test]
+fn a_run_cut_after_an_evaluation_does_not_play_it_again() {
+    // Evaluations at 0, 2,000 and 4,000 steps; checkpoints at 2,000 before
+    // and after its evaluation.
+    let cfg = block_config(2000, 1000);
+    let (root, full, cut) = block_dirs("after-eval-cut");
+    block_run(&cfg, &full, BlockAgent::default()).unwrap();
+    let reference = csvs(&full);
+    // A crash in the updates at the end of the third episode (3,000
+    // steps), before that step's checkpoint.
+    let crash = BlockAgent {
+        crash_at: Some(2510),
+        ..BlockAgent::default()
+    };
+    let err = block_run(&cfg, &cut, crash).unwrap_err();
+    assert!(err.to_string().contains("crashed"), "{err}");
+    let state = checkpoint_state(&cut);
+    assert_eq!((state.env_step, state.last_eval_step), (2000, Some(2000)));
+    // Resumed, the run's first evaluation is its final one: a second
+    // evaluation in this process would crash it.
+    let one_eval = BlockAgent {
+        crash_in_eval: Some(2),
+        ..BlockAgent::default()
+    };
+    block_run(&cfg, &cut, one_eval).unwrap();
+    assert_eq!(csvs(&cut), reference);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
 fn a_run_cut_during_its_final_evaluation_does_not_train_again() {
     // The CPU budget's setting: one evaluation, at the end.
     let cfg = block_config(0, RunSettings::default().checkpoint_every);
