@@ -137,9 +137,9 @@ pub enum AgentError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A libtorch error.
-    #[error(transparent)]
-    Torch(#[from] tch::TchError),
+    /// A libtorch error: its message without libtorch's C++ stack frames.
+    #[error("libtorch: {0}")]
+    Torch(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -233,6 +233,25 @@ pub trait Agent: Send {
     fn load(&mut self, dir: &Path) -> Result<(), AgentError>;
 }
 
+impl From<tch::TchError> for AgentError {
+    /// Keeps libtorch's message and drops tch's `Internal torch error: `
+    /// prefix and the C++ stack trace libtorch appends (`Exception raised
+    /// from …` and the `frame #N` lines).
+    fn from(e: tch::TchError) -> Self {
+        let text = e.to_string();
+        let text = text.strip_prefix("Internal torch error: ").unwrap_or(&text);
+        let message = text
+            .split("\nException raised from")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("frame #"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        AgentError::Torch(message.trim_end().to_owned())
+    }
+}
+
 /// Checks that `obs` holds `rows` observations of `obs_dim` values
 /// ([`Agent::act_eval`]'s input).
 pub fn check_rows(obs: &[f32], rows: usize, obs_dim: usize) -> Result<(), AgentError> {
@@ -295,5 +314,34 @@ pub mod nan_as_null {
     /// Reads `null` as NaN.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgentError;
+
+    #[test]
+    fn a_libtorch_error_keeps_its_message_without_the_stack() {
+        // What a shape mismatch in `VarStore::load` reads like.
+        let raw = "head.weight: The size of tensor a (12) must match the size of tensor b (6)\n\
+                   Exception raised from infer_size_impl at aten/src/ATen/ExpandUtils.cpp:31 \
+                   (most recent call first):\n\
+                   frame #0: c10::Error::Error(...) + 0xb0 (0x7f in libc10.so)\n\
+                   frame #1: at::infer_size(...) + 0x4 (0x7f in libtorch_cpu.so)\n";
+        let e = AgentError::from(tch::TchError::Torch(raw.into())).to_string();
+        assert_eq!(
+            e,
+            "libtorch: head.weight: The size of tensor a (12) must match the size of tensor b (6)"
+        );
+        // A real one, from libtorch itself.
+        let real = tch::Tensor::zeros([2], tch::kind::FLOAT_CPU)
+            .f_view([3])
+            .unwrap_err();
+        let e = AgentError::from(real).to_string();
+        assert!(
+            e.contains("shape '[3]' is invalid") && !e.contains("frame #"),
+            "{e}"
+        );
     }
 }

@@ -203,6 +203,8 @@ impl BPrior {
                 "log_std_bounds must be two finite numbers, low < high, not ({lo}, {hi})"
             )));
         }
+        crate::nn::check_widths("hidden", &cfg.hidden).map_err(bad)?;
+        crate::nn::check_widths("prior_hidden", &cfg.prior_hidden).map_err(bad)?;
         let groups = prior_groups(spec, &cfg.prior_obs)?;
         let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
         let index: Vec<i64> = spec

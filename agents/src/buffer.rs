@@ -504,6 +504,16 @@ impl ReplayBuffer {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        // The sizes a header promises, checked against the file before
+        // anything is allocated for them.
+        let damaged = |expected: Option<u64>| {
+            BufferError::Invalid(format!(
+                "{} is truncated or damaged: its header describes {} bytes, the file has {file_len}",
+                path.display(),
+                expected.map_or("more than 2^64".into(), |n| n.to_string()),
+            ))
+        };
         let mut r = std::io::BufReader::new(file);
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic).map_err(io)?;
@@ -531,13 +541,31 @@ impl ReplayBuffer {
             in_episode,
             n_episodes,
         ] = header;
+        // magic, header, episode index, slot count.
+        let index_end = n_episodes
+            .checked_mul(16)
+            .and_then(|n| n.checked_add(8 * 9));
+        if index_end.is_none_or(|n| n > file_len) {
+            return Err(damaged(index_end));
+        }
         let mut episodes = VecDeque::with_capacity(n_episodes as usize);
         for _ in 0..n_episodes {
             let start = get().map_err(io)?;
             let len = get().map_err(io)?;
             episodes.push_back(Episode { start, len });
         }
-        let slots = get().map_err(io)? as usize;
+        let slots = get().map_err(io)?;
+        // Per slot: observation, action and reward as f32, one flag byte.
+        let total = (obs_dim.checked_add(action_dim))
+            .and_then(|n| n.checked_add(1))
+            .and_then(|n| n.checked_mul(4))
+            .and_then(|n| n.checked_add(1))
+            .and_then(|n| n.checked_mul(slots))
+            .and_then(|n| n.checked_add(index_end.unwrap_or_default()));
+        if total != Some(file_len) {
+            return Err(damaged(total));
+        }
+        let slots = slots as usize;
         let (obs_dim, action_dim) = (obs_dim as usize, action_dim as usize);
         let mut read_f32 = |n: usize| -> std::io::Result<Vec<f32>> {
             let mut bytes = vec![0u8; n * 4];
@@ -705,6 +733,31 @@ mod tests {
             b.sample_slices(16, 3, &mut r1).unwrap(),
             c.sample_slices(16, 3, &mut r2).unwrap()
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_before_any_allocation() {
+        let b = filled(40, &[(10, false), (7, true)]);
+        let dir = std::env::temp_dir().join(format!("ctrlbench-bufbad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("buffer.bin");
+        b.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let message = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            ReplayBuffer::load(&path).unwrap_err().to_string()
+        };
+        // An episode count of 2^64 - 1 and of 2^40 (offset 56: the header's
+        // last value), and a file cut short by one byte.
+        for n in [u64::MAX, 1 << 40] {
+            let mut bad = bytes.clone();
+            bad[56..64].copy_from_slice(&n.to_le_bytes());
+            assert!(message(&bad).contains("truncated or damaged"), "{n}");
+        }
+        assert!(message(&bytes[..bytes.len() - 1]).contains("truncated or damaged"));
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(ReplayBuffer::load(&path).unwrap().len(), b.len());
         std::fs::remove_dir_all(&dir).ok();
     }
 

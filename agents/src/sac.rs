@@ -185,6 +185,7 @@ impl Sac {
                 "tau and gamma must lie in [0, 1] and init_alpha must be positive",
             ));
         }
+        crate::nn::check_widths("hidden", &cfg.hidden).map_err(|m| bad(&m))?;
         let spec = MlpSpec {
             hidden: cfg.hidden.clone(),
             layer_norm: cfg.layer_norm,

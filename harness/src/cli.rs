@@ -7,9 +7,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// ctrlbench: sample-efficient continuous-control RL benchmarks on MuJoCo.
 ///
-/// The DeepMind Control Suite ported to Rust and proven identical to
-/// dm_control, with benchmarks of its speed; training runs and resumable,
-/// shardable sweeps of agents × tasks × seeds × hyperparameters.
+/// The DeepMind Control Suite and Meta-World v3 ported to Rust on MuJoCo,
+/// proven identical to dm_control and metaworld step by step; agents (DCWM,
+/// SAC, PETS, a behavior prior) on libtorch; resumable, shardable sweeps of
+/// agents × tasks × seeds × hyperparameters, reports and paper figures.
+///
+/// Start with `ctrlbench reproduce --help` (a paper's figure in one command),
+/// `ctrlbench train --help` (one run) or `ctrlbench sweep --help` (an
+/// experiment file). `ctrlbench envs` and `ctrlbench agents` list what there is.
 #[derive(Debug, Parser)]
 #[command(name = "ctrlbench", version, propagate_version = true)]
 pub struct Cli {
@@ -211,7 +216,7 @@ pub struct SweepSpec {
     #[arg(long)]
     pub budget: Option<String>,
     /// Runs at a time (within each array task for `slurm`).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = count::<1024>)]
     pub jobs: usize,
     /// Results root; runs go to <results>/<experiment>/<task>/<agent>[/<variant>]/seed-<n>.
     #[arg(long, default_value = "results")]
@@ -244,7 +249,7 @@ pub struct EvaluateArgs {
     /// Run directory (holds config.yaml and checkpoint/).
     pub run: PathBuf,
     /// Episodes to play (default: the run's eval_episodes).
-    #[arg(long)]
+    #[arg(long, value_parser = count::<100_000>)]
     pub episodes: Option<usize>,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
@@ -257,7 +262,7 @@ pub struct PlayArgs {
     /// Run directory of a finished run (holds config.yaml and final/agent/).
     pub run: PathBuf,
     /// Episodes to play.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = count::<100_000>)]
     pub episodes: usize,
     /// Seed of the episodes' resets and of the agent's sampling.
     #[arg(long, default_value_t = 1)]
@@ -287,7 +292,7 @@ pub struct SlurmArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Array tasks (shards); capped at the number of runs.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = count::<1_000_000>)]
     pub shards: usize,
     /// Device of each array task (not cpu: a GPU is requested).
     #[arg(long, default_value = "auto")]
@@ -296,7 +301,7 @@ pub struct SlurmArgs {
     #[arg(long, default_value = "48:00:00")]
     pub time: String,
     /// CPUs per array task.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = count::<4096>)]
     pub cpus: usize,
     /// Slurm partition.
     #[arg(long)]
@@ -420,13 +425,13 @@ pub struct BenchAgentArgs {
     #[arg(long, default_value_t = 10_000)]
     pub fill: u64,
     /// Timed gradient updates.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = count::<1_000_000>)]
     pub updates: usize,
     /// Timed actions.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = count::<1_000_000>)]
     pub acts: usize,
     /// Agent steps of the timed training loop.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = count::<1_000_000>)]
     pub loop_steps: usize,
     /// Episodes of the timed evaluations: played side by side as runs
     /// evaluate, then one at a time (0 skips them; a planner on a CPU takes
@@ -448,16 +453,16 @@ pub struct BenchEnvArgs {
     #[arg(long)]
     pub task: String,
     /// Control steps per measurement (per environment for the VecEnv).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = count::<1_000_000_000>)]
     pub steps: usize,
     /// Environments in the VecEnv measurement.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = count::<4096>)]
     pub envs: usize,
     /// Threads for the parallel VecEnv measurement (compared with one thread).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = count::<1024>)]
     pub threads: usize,
     /// Repetitions; the median of each measurement is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = count::<1000>)]
     pub repeats: usize,
     /// Seed for the environments and the random actions.
     #[arg(long, default_value_t = 0)]
@@ -479,4 +484,15 @@ pub struct BenchEnvArgs {
     /// Print the measurement as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses a count between 1 and `MAX` (`--jobs`, `--episodes`, `--reps`,
+/// ...), for flags where 0 means nothing and a huge value only exhausts
+/// memory; clap's error names the flag.
+pub fn count<const MAX: usize>(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("{n} is not in 1..={MAX}")),
+        Err(e) => Err(e.to_string()),
+    }
 }

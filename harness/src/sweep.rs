@@ -183,6 +183,19 @@ pub const LAUNCHER_ENV: &str = "CTRLBENCH_LAUNCHER";
 /// The Slurm array script for `exp`: one array task per shard, each running
 /// `ctrlbench sweep ... --shard $SLURM_ARRAY_TASK_ID/n`.
 pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<String> {
+    // Both land verbatim on `#SBATCH` lines.
+    let plain = |s: &str, extra: &str| {
+        !s.is_empty() && (s.chars()).all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    if !plain(&opts.time, ":-") {
+        bail!(
+            "--time {:?} is not a Slurm time limit (e.g. 48:00:00, 2-00:00:00, UNLIMITED)",
+            opts.time
+        );
+    }
+    if let Some(p) = opts.partition.as_deref().filter(|p| !plain(p, "_-.,")) {
+        bail!("--partition {p:?} is not a partition name (letters, digits, '_', '-', '.', ',')");
+    }
     let runs = plan(exp, &opts.sweep)?;
     if runs.is_empty() {
         bail!("the experiment expands to no runs");

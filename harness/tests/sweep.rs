@@ -323,7 +323,7 @@ fn named_variants_cross_the_grid_and_budgets_choose_tasks_and_overrides() {
 /// Runs ctrlbench expecting failure; returns the single error line.
 fn one_error(args: &[&str]) -> String {
     let o = ctrlbench(args);
-    assert!(!o.status.success());
+    assert!(!o.status.success(), "{args:?} succeeded");
     let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -418,6 +418,104 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("not a run directory"), "{e}");
     let e = one_error(&["sweep", &task, "--shard", "4/4"]);
     assert!(e.contains("invalid shard"), "{e}");
+
+    // Settings that would write two runs into one directory, or outside
+    // the results root.
+    let exp = |name: &str, extra: &str| {
+        p(
+            &format!("{name}.yaml"),
+            &format!("name: x\nagents: [random]\ntasks: [cartpole-swingup]\nsteps: 10\n{extra}"),
+        )
+    };
+    let escape = p(
+        "escape.yaml",
+        "name: ../../escape\nagents: [random]\ntasks: [cartpole-swingup]\nseeds: 1\nsteps: 10\n",
+    );
+    let e = one_error(&["sweep", &escape, "--dry-run"]);
+    assert!(e.contains("names the results directory"), "{e}");
+    let e = one_error(&["sweep", &exp("seeds", "seeds: [1, 1]\n"), "--dry-run"]);
+    assert!(e.contains("seed 1 is listed twice"), "{e}");
+    let grid = exp("grid", "seeds: 1\ngrid:\n  random.batch_size: [4, 4]\n");
+    let e = one_error(&["sweep", &grid, "--dry-run"]);
+    assert!(e.contains("random.batch_size' lists 4 twice"), "{e}");
+
+    // Values no run or agent can have are errors before any work.
+    let train = |set: &str, agent: &str| {
+        let out = dir.join(format!("run-{agent}")).display().to_string();
+        let args = [
+            "train",
+            "--agent",
+            agent,
+            "--task",
+            "cartpole-swingup",
+            "--steps",
+            "10",
+            "--device",
+            "cpu",
+            "--out",
+            &out,
+            "--set",
+            set,
+        ];
+        one_error(&args)
+    };
+    let e = train("eval_episodes=0", "random");
+    assert!(e.contains("eval_episodes must be at least 1"), "{e}");
+    let e = train("sac.hidden=[64, 0]", "sac");
+    assert!(e.contains("hidden lists hidden-layer widths"), "{e}");
+    let e = train("pets.num_particles=0", "pets");
+    assert!(e.contains("num_particles"), "{e}");
+    let e = train("dcwm.fsq_levels=[100000, 100000, 100000]", "dcwm");
+    assert!(e.contains("make more than 65536 codes"), "{e}");
+
+    // A Slurm script's lines cannot be injected through its options.
+    let script = dir.join("s.sh").display().to_string();
+    let good = exp("slurm", "seeds: 1\n");
+    let e = one_error(&[
+        "slurm",
+        &good,
+        "--out",
+        &script,
+        "--time",
+        "1:00\nrm -rf /x",
+    ]);
+    assert!(e.contains("not a Slurm time limit"), "{e}");
+    let e = one_error(&["slurm", &good, "--out", &script, "--partition", "gpu x"]);
+    assert!(e.contains("not a partition name"), "{e}");
+
+    // Counts of 0 (or beyond memory) are refused by the flag's parser.
+    for args in [
+        vec!["sweep", &good, "--dry-run", "--jobs", "0"],
+        vec!["report", "/nonexistent", "--reps", "18446744073709551615"],
+        vec![
+            "bench",
+            "agent",
+            "--agent",
+            "sac",
+            "--task",
+            "cartpole-swingup",
+            "--updates",
+            "0",
+        ],
+        vec!["bench", "env", "--task", "cartpole-swingup", "--envs", "0"],
+    ] {
+        let o = ctrlbench(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && !err.contains("panicked"), "{err}");
+        assert!(err.contains("is not in 1..="), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reward_bound_keyword_may_be_set_to_a_number() {
+    let dir = scratch("keyword-number");
+    let exp = write_experiment(
+        &dir,
+        "name: x\nagents: [dcwm]\ntasks: [walker-walk]\nseeds: 1\nsteps: 10\n\
+         set:\n  dcwm.r_min: 0.0\n  dcwm.r_max: 2\n",
+    );
+    assert_eq!(dry_run(&exp, &[]).len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -257,6 +257,9 @@ impl Default for DcwmConfig {
     }
 }
 
+/// The largest FSQ codebook a config may ask for (`Π fsq_levels`).
+const MAX_FSQ_CODES: i64 = 1 << 16;
+
 impl DcwmConfig {
     /// `Err` with a message naming the offending settings.
     pub(super) fn check(&self) -> Result<(), String> {
@@ -290,6 +293,17 @@ impl DcwmConfig {
         if self.use_fsq && (self.fsq_levels.is_empty() || self.fsq_levels.iter().any(|&l| l < 2)) {
             return Err("fsq_levels must be a non-empty list of integers >= 2".into());
         }
+        // The implicit codebook is materialised (`Π levels` rows); the FSQ
+        // paper's largest is 8·8·8·5·5·5 = 64,000 codes.
+        let codes = (self.fsq_levels.iter()).try_fold(1i64, |n, &l| n.checked_mul(l));
+        if self.use_fsq && codes.is_none_or(|n| n > MAX_FSQ_CODES) {
+            return Err(format!(
+                "fsq_levels {:?} make more than {MAX_FSQ_CODES} codes",
+                self.fsq_levels
+            ));
+        }
+        crate::nn::check_widths("enc_mlp_dims", &self.enc_mlp_dims)?;
+        crate::nn::check_widths("mlp_dims", &self.mlp_dims)?;
         if !self.use_fsq && self.consistency_loss == ConsistencyLoss::CrossEntropy {
             return Err(
                 "consistency_loss: cross-entropy needs use_fsq: true (use mse for a continuous latent)"

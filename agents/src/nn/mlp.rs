@@ -85,6 +85,18 @@ impl MlpSpec {
     }
 }
 
+/// `Err` naming `key` when one of its hidden-layer `widths` is 0 (a layer
+/// without units cannot be built); agents call it on every width list of
+/// their config before building a network.
+pub fn check_widths(key: &str, widths: &[usize]) -> Result<(), String> {
+    if widths.contains(&0) {
+        return Err(format!(
+            "{key} lists hidden-layer widths, each at least 1, got {widths:?}"
+        ));
+    }
+    Ok(())
+}
+
 fn linear(p: nn::Path, fan_in: i64, fan_out: i64, init: WeightInit) -> nn::Linear {
     let bound = 1.0 / (fan_in as f64).sqrt();
     let config = match init {

@@ -26,7 +26,7 @@ mod mlp;
 
 pub use adam::Adam;
 pub use ensemble::EnsembleMlp;
-pub use mlp::{Activation, CastMlp, Mlp, MlpSpec, WeightInit};
+pub use mlp::{Activation, CastMlp, Mlp, MlpSpec, WeightInit, check_widths};
 
 use std::path::Path;
 

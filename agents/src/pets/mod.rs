@@ -128,13 +128,28 @@ impl PetsConfig {
                 self.num_elites, self.propagation
             ));
         }
-        if self.population == 0 || self.horizon == 0 || self.iterations == 0 || self.batch_size == 0
+        if self.population == 0
+            || self.horizon == 0
+            || self.iterations == 0
+            || self.batch_size == 0
+            || self.num_particles == 0
+            || self.hidden == 0
         {
-            return Err("population, horizon, iterations and batch_size must be positive".into());
+            return Err(
+                "population, horizon, iterations, batch_size, num_particles and hidden must be positive"
+                    .into(),
+            );
         }
         let ratio_ok = self.elite_ratio > 0.0 && self.elite_ratio <= 1.0;
         if !(0.0..=1.0).contains(&self.alpha) || !ratio_ok {
             return Err("alpha must be in [0, 1] and elite_ratio in (0, 1]".into());
+        }
+        // The elites' variance is unbiased: one elite has none.
+        if self.cem().num_elites() < 2 {
+            return Err(format!(
+                "population x elite_ratio ({} x {}) must keep at least 2 CEM elites",
+                self.population, self.elite_ratio
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::RunConfig;
 use crate::run::{AgentEnv, EvalEnvs, Stepped, play_evaluation};
@@ -211,7 +211,8 @@ pub fn bench_agent(
     // Updates (two untimed warm-ups), outside the agent's own schedule.
     let learns = agent.updates_per_agent_step() > 0.0;
     let update_ms = if learns {
-        agent.learn(&buffer, 2)?;
+        (agent.learn(&buffer, 2))
+            .with_context(|| format!("updating on the {} env steps of --fill", opts.fill_steps))?;
         let bar = indicatif::ProgressBar::new(opts.updates as u64).with_message("updates");
         let mut t = Vec::with_capacity(opts.updates);
         for _ in 0..opts.updates {

@@ -140,6 +140,11 @@ pub struct LoadedExperiment {
     text: String,
 }
 
+/// The first item of `items` that an earlier one equals.
+fn first_repeat<T: PartialEq>(items: &[T]) -> Option<&T> {
+    (items.iter().enumerate()).find_map(|(i, x)| items[..i].contains(x).then_some(x))
+}
+
 /// Reads a suite by name (`configs/suites/<name>.yaml`) or path.
 pub fn load_suite(name: &str) -> Result<Suite> {
     let path = if name.ends_with(".yaml") || name.contains('/') {
@@ -170,8 +175,22 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
             path.display()
         );
     }
+    let name = &experiment.name;
+    let name_ok = !name.starts_with('.')
+        && !name.is_empty()
+        && (name.chars()).all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !name_ok {
+        bail!(
+            "{}: name '{name}' names the results directory: use letters, digits, '.', '_' and '-', \
+             not starting with '.'",
+            at("name")
+        );
+    }
     if experiment.agents.is_empty() {
         bail!("{}: 'agents' is empty", at("agents"));
+    }
+    if let Some(a) = first_repeat(&experiment.agents) {
+        bail!("{}: agent '{a}' is listed twice", at("agents"));
     }
     let mut defaults = BTreeMap::new();
     for a in &experiment.agents {
@@ -201,6 +220,14 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
         if values.is_empty() {
             bail!("{}: grid key '{key}' has no values", at(key));
         }
+        // Two equal values would be one run directory written twice.
+        if let Some(v) = first_repeat(values) {
+            bail!(
+                "{}: grid key '{key}' lists {} twice",
+                at(key),
+                crate::config::yaml_label(v)
+            );
+        }
     }
     for name in experiment.variants.keys() {
         if name.is_empty() || name.contains(['/', ' ', ',', '=']) {
@@ -210,8 +237,15 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
             );
         }
     }
-    if experiment.seeds.list().is_empty() {
-        bail!("{}: 'seeds' is empty", at("seeds"));
+    let budget_seeds = (experiment.budgets.values()).filter_map(|b| b.seeds.as_ref());
+    for seeds in std::iter::once(&experiment.seeds).chain(budget_seeds) {
+        let list = seeds.list();
+        if list.is_empty() {
+            bail!("{}: 'seeds' is empty", at("seeds"));
+        }
+        if let Some(s) = first_repeat(&list) {
+            bail!("{}: seed {s} is listed twice", at("seeds"));
+        }
     }
     let loaded = LoadedExperiment {
         path: path.to_path_buf(),

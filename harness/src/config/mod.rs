@@ -158,9 +158,19 @@ impl RunSettings {
             }
             v[key] = value.clone();
             serde_yaml::from_value::<RunSettings>(v.clone())
-                .map_err(|e| anyhow!("{}: {given}: {e}", origin(given)))?;
+                .map_err(|e| anyhow!("{}: {given}: {e}", origin(given)))?
+                .check()
+                .map_err(|e| anyhow!("{}: {e}", origin(given)))?;
         }
         Ok(serde_yaml::from_value(v)?)
+    }
+
+    /// `Err` for settings no run can have (an evaluation of no episodes).
+    pub fn check(&self) -> Result<()> {
+        if self.eval_episodes == 0 {
+            bail!("eval_episodes must be at least 1");
+        }
+        Ok(())
     }
 }
 
@@ -202,8 +212,9 @@ pub struct RunConfig {
 impl RunConfig {
     /// The config with the suite's defaults filled in (the action repeat;
     /// no warm-up where none was set), as a run records it. Errors on an
-    /// unknown task or a repeat of 0.
+    /// unknown task, a repeat of 0 or settings [`RunSettings::check`] refuses.
     pub fn resolved(mut self) -> Result<Self> {
+        self.run.check()?;
         let protocol = self.protocol()?;
         self.run.action_repeat = Some(protocol.action_repeat as u64);
         self.run.warmup_steps = Some(self.run.warmup_steps.unwrap_or(0));
@@ -392,6 +403,9 @@ fn same_kind(old: &Value, new: &Value) -> bool {
         // A keyword or a list (bprior's `prior_obs: auto | [position, ...]`);
         // the agent's typed config decides which it accepts.
         (Value::String(_), Value::Sequence(_)) | (Value::Sequence(_), Value::String(_)) => true,
+        // A keyword default that also takes a number (DCWM's `r_min: auto |
+        // 0.0`); the typed config decides. A number's default stays a number.
+        (Value::String(_), Value::Number(_)) => true,
         _ => false,
     }
 }

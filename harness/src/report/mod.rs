@@ -45,7 +45,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Bootstrap replications for the confidence intervals.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = crate::cli::count::<1_000_000>)]
     pub reps: usize,
     /// Seed of the bootstrap resampling.
     #[arg(long, default_value_t = 0)]

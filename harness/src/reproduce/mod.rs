@@ -72,7 +72,7 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub published_only: bool,
     /// Runs at a time (one libtorch thread each on CPU).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::count::<1024>)]
     pub jobs: usize,
     /// This process's slice of the runs, i/n.
     #[arg(long, value_name = "I/N")]
@@ -88,12 +88,12 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub slurm: bool,
     /// Slurm array tasks (with --slurm).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::count::<1_000_000>)]
     pub shards: usize,
     /// Bootstrap replications of the aggregate bars (rliable's 50,000 as
     /// the paper's notebooks); curves use at most 2,000, and the reports of
     /// the behavior-prior figures at most 10,000.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 50_000, value_parser = crate::cli::count::<1_000_000>)]
     pub reps: usize,
 }
 
