@@ -542,12 +542,13 @@ impl ReplayBuffer {
             n_episodes,
         ] = header;
         // magic, header, episode index, slot count.
-        let index_end = n_episodes
+        let index_end = match n_episodes
             .checked_mul(16)
-            .and_then(|n| n.checked_add(8 * 9));
-        if index_end.is_none_or(|n| n > file_len) {
-            return Err(damaged(index_end));
-        }
+            .and_then(|n| n.checked_add(8 * 9))
+        {
+            Some(n) if n <= file_len => n,
+            other => return Err(damaged(other)),
+        };
         let mut episodes = VecDeque::with_capacity(n_episodes as usize);
         for _ in 0..n_episodes {
             let start = get().map_err(io)?;
@@ -561,7 +562,7 @@ impl ReplayBuffer {
             .and_then(|n| n.checked_mul(4))
             .and_then(|n| n.checked_add(1))
             .and_then(|n| n.checked_mul(slots))
-            .and_then(|n| n.checked_add(index_end.unwrap_or_default()));
+            .and_then(|n| n.checked_add(index_end));
         if total != Some(file_len) {
             return Err(damaged(total));
         }

@@ -28,7 +28,8 @@ pub struct Cli {
         long,
         global = true,
         default_value_t = 1,
-        env = "CTRLBENCH_TORCH_THREADS"
+        env = "CTRLBENCH_TORCH_THREADS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1024)
     )]
     pub torch_threads: usize,
     /// What to do.

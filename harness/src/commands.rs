@@ -214,6 +214,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| crate::config::run_dir(std::path::Path::new("results"), &config));
     tracing::info!(agent = %config.agent, task = %config.task, seed = config.seed, steps = config.run.steps, out = %dir.display(), "train");
+    config.run.warn_unreached_eval_at("train");
     let bar = run_bar(
         config.run.steps,
         &format!("{}/{}", config.task, config.agent),

@@ -435,6 +435,13 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("names the results directory"), "{e}");
     let e = one_error(&["sweep", &exp("seeds", "seeds: [1, 1]\n"), "--dry-run"]);
     assert!(e.contains("seed 1 is listed twice"), "{e}");
+    let e = one_error(&["sweep", &exp("negative", "seeds: -3\n"), "--dry-run"]);
+    assert!(
+        e.contains("a count n (seeds 1..=n) or a list of seeds"),
+        "{e}"
+    );
+    let e = one_error(&["sweep", &exp("listed", "seeds: [1, -2]\n"), "--dry-run"]);
+    assert!(e.contains("seed -2 is not a whole number from 0"), "{e}");
     let grid = exp("grid", "seeds: 1\ngrid:\n  random.batch_size: [4, 4]\n");
     let e = one_error(&["sweep", &grid, "--dry-run"]);
     assert!(e.contains("random.batch_size' lists 4 twice"), "{e}");
@@ -463,6 +470,9 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("eval_episodes must be at least 1"), "{e}");
     let e = train("sac.hidden=[64, 0]", "sac");
     assert!(e.contains("hidden lists hidden-layer widths"), "{e}");
+    // A refused configuration leaves no run behind that a corrected command
+    // would collide with ("holds a run with a different configuration").
+    assert!(!dir.join("run-sac").join("config.yaml").exists());
     let e = train("pets.num_particles=0", "pets");
     assert!(e.contains("num_particles"), "{e}");
     let e = train("dcwm.fsq_levels=[100000, 100000, 100000]", "dcwm");
@@ -482,6 +492,20 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("not a Slurm time limit"), "{e}");
     let e = one_error(&["slurm", &good, "--out", &script, "--partition", "gpu x"]);
     assert!(e.contains("not a partition name"), "{e}");
+
+    // Options that --published-only would ignore are refused beside it.
+    let o = ctrlbench(&[
+        "reproduce",
+        "sac-cartpole-swingup",
+        "--published-only",
+        "--budget",
+        "short",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("cannot be used with"),
+        "{err}"
+    );
 
     // Counts of 0 (or beyond memory) are refused by the flag's parser.
     for args in [
@@ -504,6 +528,34 @@ fn bad_input_gives_one_clear_error() {
         assert!(!o.status.success() && !err.contains("panicked"), "{err}");
         assert!(err.contains("is not in 1..="), "{args:?}: {err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn evaluation_steps_beyond_a_shortened_run_are_named_in_a_warning() {
+    let dir = scratch("eval-at");
+    let exp = write_experiment(
+        &dir,
+        "name: x\nagents: [random]\ntasks: [walker-walk]\nseeds: 1\nsteps: 60000\n\
+         eval_at: [1000, 26000, 51000]\nbudgets:\n  quick: {steps: 4000}\n",
+    );
+    let args = [
+        "sweep",
+        &exp,
+        "--dry-run",
+        "--results",
+        "/nonexistent/results",
+    ];
+    let o = ctrlbench(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("eval_at"), "{err}");
+    let o = ctrlbench(&[&args[..], &["--budget", "quick"]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("(budget quick): eval_at lists 26000, 51000 beyond steps (4000)"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

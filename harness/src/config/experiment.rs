@@ -21,8 +21,7 @@ use super::{
 };
 
 /// Seeds: a count `n` (seeds 1..=n) or an explicit list.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Seeds {
     /// Seeds 1..=n.
     Count(u64),
@@ -37,6 +36,40 @@ impl Seeds {
             Seeds::Count(n) => (1..=*n).collect(),
             Seeds::List(l) => l.clone(),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Seeds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SeedsVisitor;
+        impl<'de> serde::de::Visitor<'de> for SeedsVisitor {
+            type Value = Seeds;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a count n (seeds 1..=n) or a list of seeds, whole numbers from 0")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Seeds, E> {
+                Ok(Seeds::Count(n))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Seeds, A::Error> {
+                let mut list = Vec::new();
+                while let Some(seed) = seq.next_element::<Value>()? {
+                    match seed.as_u64() {
+                        Some(s) => list.push(s),
+                        None => {
+                            return Err(serde::de::Error::custom(format_args!(
+                                "seed {} is not a whole number from 0",
+                                yaml_label(&seed)
+                            )));
+                        }
+                    }
+                }
+                Ok(Seeds::List(list))
+            }
+        }
+        d.deserialize_any(SeedsVisitor)
     }
 }
 
@@ -335,6 +368,7 @@ impl LoadedExperiment {
         results: &Path,
     ) -> Result<Vec<PlannedRun>> {
         let e = &self.experiment;
+        let budget_name = budget;
         let budget = match budget {
             None => Budget::default(),
             Some(b) => match e.budgets.get(b).cloned().or_else(|| builtin_budget(b)) {
@@ -353,6 +387,14 @@ impl LoadedExperiment {
         let base = RunSettings::default()
             .patched(&e.run, &at)?
             .patched(&budget.run, &at)?;
+        let context = format!(
+            "{}{}",
+            self.path.display(),
+            budget_name
+                .map(|b| format!(" (budget {b})"))
+                .unwrap_or_default()
+        );
+        base.warn_unreached_eval_at(&context);
         let seeds = budget.seeds.as_ref().unwrap_or(&e.seeds).list();
         let mut set = self.file_overrides(&e.set);
         set.extend(self.file_overrides(&budget.set));

@@ -172,6 +172,23 @@ impl RunSettings {
         }
         Ok(())
     }
+
+    /// Logs a warning when `eval_at` lists steps beyond `steps` (a budget
+    /// that shortens an experiment): those evaluations do not run. `context`
+    /// names where the settings came from.
+    pub fn warn_unreached_eval_at(&self, context: &str) {
+        let beyond: Vec<String> = (self.eval_at.iter())
+            .filter(|&&s| s > self.steps)
+            .map(|s| s.to_string())
+            .collect();
+        if !beyond.is_empty() {
+            tracing::warn!(
+                "{context}: eval_at lists {} beyond steps ({}); those evaluations do not run",
+                beyond.join(", "),
+                self.steps
+            );
+        }
+    }
 }
 
 impl Default for RunSettings {

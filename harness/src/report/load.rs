@@ -189,17 +189,41 @@ fn collect_one(path: &Path, lf: LazyFrame) -> Result<DataFrame> {
     let df = lf
         .collect()
         .ctx(|| format!("{}: malformed results CSV", path.display()))?;
-    for c in ["agent", "env", "env_step", "seed"] {
-        let s = df.column(c)?;
-        if s.null_count() > 0 {
-            bail!(
-                "{}: column '{c}' has {} empty value(s)",
-                path.display(),
-                s.null_count()
-            );
-        }
+    if let Some(problem) = bad_values(&df)? {
+        bail!("{}: {problem}", path.display());
     }
     Ok(df)
+}
+
+/// What no evaluation can hold, described, or None: an empty agent, task,
+/// step or seed; a negative step or seed; a return or success rate that is
+/// not a finite number (statistics over it would be NaN).
+fn bad_values(df: &DataFrame) -> Result<Option<String>> {
+    for c in ["agent", "env", "env_step", "seed"] {
+        let n = df.column(c)?.null_count();
+        if n > 0 {
+            return Ok(Some(format!("column '{c}' has {n} empty value(s)")));
+        }
+    }
+    for c in ["env_step", "seed"] {
+        let n = (df.column(c)?.i64()?.iter().flatten())
+            .filter(|&v| v < 0)
+            .count();
+        if n > 0 {
+            return Ok(Some(format!("column '{c}' has {n} negative value(s)")));
+        }
+    }
+    for c in ["episode_reward", "episode_success"] {
+        let n = (df.column(c)?.f64()?.iter().flatten())
+            .filter(|v| !v.is_finite())
+            .count();
+        if n > 0 {
+            return Ok(Some(format!(
+                "column '{c}' has {n} value(s) that are not finite numbers"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Loads every `eval.csv` under `dir` into one long-format table with the
@@ -228,11 +252,8 @@ fn concat_frames(frames: Vec<(&PathBuf, LazyFrame)>) -> Result<DataFrame> {
     let all = concat(lfs, UnionArgs::default()).and_then(|lf| lf.collect());
     match all {
         Ok(df) => {
-            let has_nulls = ["agent", "env", "env_step", "seed"]
-                .iter()
-                .any(|c| df.column(c).is_ok_and(|s| s.null_count() > 0));
-            if has_nulls {
-                // Find the file with the empty value.
+            if bad_values(&df)?.is_some() {
+                // Find the file with the bad value.
                 for (p, lf) in frames {
                     collect_one(p, lf)?;
                 }
@@ -429,6 +450,40 @@ mod tests {
             .collect();
         assert_eq!(names, columns());
         assert_eq!(records(&df).unwrap()[0].action_repeat, None);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn values_no_evaluation_can_hold_are_errors_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("ctrlbench-bad-{}", std::process::id()));
+        let header = "agent,env,env_step,episode_reward,episode_success,seed";
+        let good = "sac,walker-walk,0,30.5,,1";
+        for (row, says) in [
+            ("sac,walker-walk,-2000,30.5,,1", "'env_step' has 1 negative"),
+            (
+                "sac,walker-walk,2000,NaN,,1",
+                "'episode_reward' has 1 value(s) that are not finite",
+            ),
+            (
+                "sac,walker-walk,2000,inf,,1",
+                "'episode_reward' has 1 value(s) that are not finite",
+            ),
+            ("sac,walker-walk,2000,30.5,,-1", "'seed' has 1 negative"),
+            ("sac,,2000,30.5,,1", "'env' has 1 empty"),
+        ] {
+            let _ = std::fs::remove_dir_all(&dir);
+            for (seed, body) in [(1, good), (2, row)] {
+                let run = dir.join(format!("exp/walker-walk/sac/seed-{seed}"));
+                std::fs::create_dir_all(&run).unwrap();
+                std::fs::write(run.join("eval.csv"), format!("{header}\n{good}\n{body}\n"))
+                    .unwrap();
+            }
+            let e = format!("{:#}", load_results(&dir).unwrap_err());
+            assert!(
+                e.contains("seed-2/eval.csv: ") && e.contains(says),
+                "{row}: {e}"
+            );
+        }
         std::fs::remove_dir_all(dir).ok();
     }
 }

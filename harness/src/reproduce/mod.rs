@@ -69,7 +69,10 @@ pub struct ReproduceArgs {
     #[arg(long, default_value = "smoke")]
     pub budget: String,
     /// Draw the figure from the published data alone; runs nothing.
-    #[arg(long)]
+    #[arg(
+        long,
+        conflicts_with_all = ["budget", "jobs", "shard", "device", "slurm", "shards"]
+    )]
     pub published_only: bool,
     /// Runs at a time (one libtorch thread each on CPU).
     #[arg(long, default_value_t = 1, value_parser = crate::cli::count::<1024>)]
@@ -106,9 +109,6 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     let Some(id) = &args.figure else {
         bail!("name a figure (see `ctrlbench reproduce --list`)");
     };
-    if args.reps == 0 {
-        bail!("--reps must be at least 1");
-    }
     if let Some(fig) = staged::find(id) {
         return staged::reproduce(fig, args);
     }

@@ -138,8 +138,6 @@ pub fn execute(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Outcome> {
     let cfg = &cfg.clone().resolved()?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
     let config_path = dir.join("config.yaml");
     if config_path.exists() {
         if !files::read_run_config(dir).is_ok_and(|old| old.same_run(cfg)) {
@@ -153,18 +151,22 @@ pub fn execute(
             return Ok(Outcome::AlreadyComplete);
         }
     }
+    // Everything the run needs is built before its directory is written, so
+    // that a configuration the agent refuses leaves nothing behind.
+    let tch_device = device.resolve()?;
+    agents::apply_torch_threads();
+    let env = run_env(cfg, "train")?;
+    let eval_envs = EvalEnvs::new(cfg, cfg.run.eval_episodes)?;
+    let agent = evaluation::run_agent_instance(cfg, env.spec(), tch_device)?;
+
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
     let text = format!(
         "# agent defaults from {}\n{}",
         crate::config::configs_dir().display(),
         serde_yaml::to_string(cfg)?
     );
     write_atomic(&config_path, text.as_bytes())?;
-
-    let tch_device = device.resolve()?;
-    agents::apply_torch_threads();
-    let env = run_env(cfg, "train")?;
-    let eval_envs = EvalEnvs::new(cfg, cfg.run.eval_episodes)?;
-    let agent = evaluation::run_agent_instance(cfg, env.spec(), tch_device)?;
     let device_name = match tch_device {
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         d => format!("{d:?}").to_lowercase(),
