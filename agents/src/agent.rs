@@ -130,12 +130,13 @@ pub enum AgentError {
     #[error(transparent)]
     Buffer(#[from] BufferError),
     /// Reading or writing agent state.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, not a separate source, so that it
+        /// is printed once).
+        cause: std::io::Error,
     },
     /// A libtorch error: its message without libtorch's C++ stack frames.
     #[error("libtorch: {0}")]
@@ -280,18 +281,18 @@ pub fn parse_config<T: DeserializeOwned>(
 pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), AgentError> {
     let path = dir.join(name);
     let text = serde_json::to_vec_pretty(value).map_err(|e| AgentError::Other(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|source| AgentError::Io {
+    std::fs::write(&path, text).map_err(|cause| AgentError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     })
 }
 
 /// Reads `dir/name` written by [`save_json`].
 pub fn load_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T, AgentError> {
     let path = dir.join(name);
-    let text = std::fs::read(&path).map_err(|source| AgentError::Io {
+    let text = std::fs::read(&path).map_err(|cause| AgentError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     })?;
     serde_json::from_slice(&text).map_err(|e| AgentError::Other(format!("{}: {e}", path.display())))
 }

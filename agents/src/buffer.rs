@@ -53,12 +53,13 @@ pub enum BufferError {
     #[error("replay buffer: {0}")]
     Invalid(String),
     /// Reading or writing a saved buffer.
-    #[error("replay buffer file {path}: {source}")]
+    #[error("replay buffer file {path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, not a separate source, so that it
+        /// is printed once).
+        cause: std::io::Error,
     },
 }
 
@@ -457,9 +458,9 @@ impl ReplayBuffer {
 
     /// Writes the buffer (data, episode index) to `path`.
     pub fn save(&self, path: &Path) -> Result<(), BufferError> {
-        let io = |source| BufferError::Io {
+        let io = |cause| BufferError::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         };
         let file = std::fs::File::create(path).map_err(io)?;
         let mut w = std::io::BufWriter::new(file);
@@ -499,9 +500,9 @@ impl ReplayBuffer {
 
     /// Reads a buffer written by [`Self::save`].
     pub fn load(path: &Path) -> Result<Self, BufferError> {
-        let io = |source| BufferError::Io {
+        let io = |cause| BufferError::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();

@@ -35,12 +35,13 @@ pub struct Row {
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {
     /// File I/O failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a separate source, so that
+        /// it is printed once).
+        cause: std::io::Error,
     },
     /// A row could not be parsed or has the wrong width.
     #[error("{path}:{line}: {message}")]
@@ -53,12 +54,12 @@ pub enum RolloutError {
         message: String,
     },
     /// The environment refused an action.
-    #[error("step {step}: {source}")]
+    #[error("step {step}: {cause}")]
     Env {
         /// 1-based step (= action row).
         step: usize,
-        /// The environment's error.
-        source: EnvError,
+        /// The environment's error (in the message only).
+        cause: EnvError,
     },
     /// The environment could not be made or reset.
     #[error(transparent)]
@@ -66,9 +67,9 @@ pub enum RolloutError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RolloutError + '_ {
-    move |source| RolloutError::Io {
+    move |cause| RolloutError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     }
 }
 
@@ -133,10 +134,7 @@ pub fn rollout(
         }
         let t = env
             .step_into(a, &mut obs)
-            .map_err(|source| RolloutError::Env {
-                step: i + 1,
-                source,
-            })?;
+            .map_err(|cause| RolloutError::Env { step: i + 1, cause })?;
         rows.push(Row {
             reward: Some(t.reward),
             discount: Some(t.info.discount),

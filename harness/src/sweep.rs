@@ -225,22 +225,7 @@ pub fn slurm_script(exp: &LoadedExperiment, opts: &SlurmOptions) -> Result<Strin
         args.extend(["--budget".into(), shell_quote(b)]);
     }
     for o in &opts.sweep.overrides {
-        let v = crate::config::yaml_label(&o.value);
-        let v = if o.value.is_sequence() {
-            serde_yaml::to_string(&o.value)
-                .map(|s| {
-                    format!(
-                        "[{}]",
-                        s.lines()
-                            .map(|l| l.trim_start_matches("- "))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .unwrap_or(v)
-        } else {
-            v
-        };
+        let v = crate::config::yaml_inline(&o.value);
         args.extend(["--set".into(), shell_quote(&format!("{}={v}", o.key))]);
     }
     let name = &exp.experiment.name;

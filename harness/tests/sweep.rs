@@ -468,6 +468,19 @@ fn bad_input_gives_one_clear_error() {
     };
     let e = train("eval_episodes=0", "random");
     assert!(e.contains("eval_episodes must be at least 1"), "{e}");
+    let e = train("buffer_capacity=0", "random");
+    assert!(e.contains("buffer_capacity must be at least 2"), "{e}");
+    let e = train("eval_at=[5, -1]", "random");
+    assert!(
+        e.contains("eval_at=[5, -1]: invalid value: integer `-1`"),
+        "{e}"
+    );
+    // A run directory whose config.yaml cannot be read is named as such.
+    let garbled = dir.join("run-random");
+    std::fs::create_dir_all(&garbled).unwrap();
+    std::fs::write(garbled.join("config.yaml"), "agent: [\n").unwrap();
+    let e = train("eval_episodes=1", "random");
+    assert!(e.contains("configuration cannot be read"), "{e}");
     let e = train("sac.hidden=[64, 0]", "sac");
     assert!(e.contains("hidden lists hidden-layer widths"), "{e}");
     // A refused configuration leaves no run behind that a corrected command

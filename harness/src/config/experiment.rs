@@ -61,7 +61,7 @@ impl<'de> Deserialize<'de> for Seeds {
                         None => {
                             return Err(serde::de::Error::custom(format_args!(
                                 "seed {} is not a whole number from 0",
-                                yaml_label(&seed)
+                                super::yaml_inline(&seed)
                             )));
                         }
                     }
@@ -258,7 +258,7 @@ pub fn load_experiment(path: &Path) -> Result<LoadedExperiment> {
             bail!(
                 "{}: grid key '{key}' lists {} twice",
                 at(key),
-                crate::config::yaml_label(v)
+                crate::config::yaml_inline(v)
             );
         }
     }

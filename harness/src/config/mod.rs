@@ -170,6 +170,9 @@ impl RunSettings {
         if self.eval_episodes == 0 {
             bail!("eval_episodes must be at least 1");
         }
+        if let Some(n) = self.buffer_capacity.filter(|&n| n < 2) {
+            bail!("buffer_capacity must be at least 2 transitions, got {n}");
+        }
         Ok(())
     }
 
@@ -509,7 +512,7 @@ pub fn apply_overrides(
             let mut v = serde_yaml::to_value(&*run)?;
             v[parts[0]] = o.value.clone();
             *run = serde_yaml::from_value(v)
-                .map_err(|e| anyhow!("{}: {}={}: {e}", o.origin, o.key, yaml_label(&o.value)))?;
+                .map_err(|e| anyhow!("{}: {}={}: {e}", o.origin, o.key, yaml_inline(&o.value)))?;
         } else if other_agents.iter().any(|a| a == parts[0]) && parts.len() > 1 {
             continue;
         } else if bare_agent_keys && agent_config.get(parts[0]).is_some() {
@@ -539,6 +542,40 @@ pub fn yaml_label(v: &Value) -> String {
             .unwrap_or_default()
             .trim()
             .replace('\n', " "),
+    }
+}
+
+/// A value as one line of flow YAML (`[64, 64]`, `{a: 1}`, `"1e-3"` for
+/// that string) that reads back as the same value: for messages and for
+/// `--set` options written into scripts.
+pub fn yaml_inline(v: &Value) -> String {
+    let join = |items: Vec<String>| items.join(", ");
+    match v {
+        Value::Sequence(s) => format!("[{}]", join(s.iter().map(yaml_inline).collect())),
+        Value::Mapping(m) => format!(
+            "{{{}}}",
+            join(
+                m.iter()
+                    .map(|(k, x)| format!("{}: {}", yaml_inline(k), yaml_inline(x)))
+                    .collect()
+            )
+        ),
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && !s.contains([',', '[', ']', '{', '}', '#', ':', '"', '\'', '\n'])
+                && serde_yaml::from_str::<Value>(s).is_ok_and(|back| &back == v);
+            if plain {
+                s.clone()
+            } else {
+                // A JSON string is a YAML double-quoted scalar.
+                serde_json::to_string(s).unwrap_or_else(|_| s.clone())
+            }
+        }
+        Value::Tagged(_) => serde_yaml::to_string(v)
+            .unwrap_or_default()
+            .trim()
+            .replace('\n', " "),
+        scalar => yaml_label(scalar),
     }
 }
 
@@ -623,6 +660,34 @@ pub use experiment::{
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_inline_value_reads_back_as_itself() {
+        for text in [
+            "[64, 64]",
+            "{a: [1, -2.5], b: null}",
+            "auto",
+            "'1e-3'",
+            "'yes'",
+            "'a: b'",
+            "'[x]'",
+            "''",
+            "'two\\nlines'",
+            "'-1'",
+            "true",
+            "0.5",
+            "'{seed}/x'",
+            "'---'",
+            "'- a'",
+            "'  padded '",
+        ] {
+            let v: Value = serde_yaml::from_str(text).unwrap();
+            let inline = super::yaml_inline(&v);
+            assert!(!inline.contains('\n'), "{inline}");
+            let back: Value = serde_yaml::from_str(&inline).unwrap();
+            assert_eq!(back, v, "{text} -> {inline}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -140,7 +140,14 @@ pub fn execute(
     let cfg = &cfg.clone().resolved()?;
     let config_path = dir.join("config.yaml");
     if config_path.exists() {
-        if !files::read_run_config(dir).is_ok_and(|old| old.same_run(cfg)) {
+        let old = files::read_run_config(dir).with_context(|| {
+            format!(
+                "{} holds a run whose configuration cannot be read; delete it or use another \
+                 experiment name / --out directory",
+                dir.display()
+            )
+        })?;
+        if !old.same_run(cfg) {
             bail!(
                 "{} holds a run with a different configuration; delete it or use another \
                  experiment name / --out directory",
@@ -287,7 +294,6 @@ fn buffer_capacity(cfg: &RunConfig, env: &AgentEnv) -> usize {
     cfg.run
         .buffer_capacity
         .unwrap_or((agent_steps + agent_steps / episode_len.max(1) + 2) as usize)
-        .max(2)
 }
 
 impl Runner<'_> {
