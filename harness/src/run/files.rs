@@ -151,25 +151,29 @@ pub(super) struct Meta {
 }
 
 impl Meta {
-    /// The run's `meta.json`, or a new one for a run starting now.
-    pub fn read_or_new(path: &Path, device: &str) -> Meta {
+    /// The run's `meta.json`, if there is a readable one.
+    pub fn read(path: &Path) -> Option<Meta> {
         std::fs::read(path)
             .ok()
             .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-            .unwrap_or_else(|| Meta {
-                ctrlbench_version: env!("CARGO_PKG_VERSION").into(),
-                mujoco_version: envs::mujoco_version(),
-                libtorch_version: agents::libtorch_version().into(),
-                device: device.into(),
-                git_commit: git_commit(),
-                host: host(),
-                start_time: utc_now(),
-                resumed_at: vec![],
-                resumed_git_commits: vec![],
-                end_time: None,
-                complete: false,
-                configs_dir: None,
-            })
+    }
+
+    /// The run's `meta.json`, or a new one for a run starting now.
+    pub fn read_or_new(path: &Path, device: &str) -> Meta {
+        Meta::read(path).unwrap_or_else(|| Meta {
+            ctrlbench_version: env!("CARGO_PKG_VERSION").into(),
+            mujoco_version: envs::mujoco_version(),
+            libtorch_version: agents::libtorch_version().into(),
+            device: device.into(),
+            git_commit: git_commit(),
+            host: host(),
+            start_time: utc_now(),
+            resumed_at: vec![],
+            resumed_git_commits: vec![],
+            end_time: None,
+            complete: false,
+            configs_dir: None,
+        })
     }
 
     /// Records a start from scratch at `now`.
@@ -202,10 +206,12 @@ impl Meta {
 
 /// Whether the run in `dir` finished (meta.json says complete).
 pub fn is_complete(dir: &Path) -> bool {
-    std::fs::read(dir.join("meta.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-        .is_some_and(|m| m.complete)
+    Meta::read(&dir.join("meta.json")).is_some_and(|m| m.complete)
+}
+
+/// Whether `path` (an eval.csv) holds at least one row below its header.
+pub(super) fn holds_rows(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.lines().nth(1).is_some_and(|l| !l.is_empty()))
 }
 
 /// Whether `dir` holds a complete run of exactly `cfg` (a complete run with

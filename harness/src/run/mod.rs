@@ -192,6 +192,20 @@ fn run_agent(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Outcome> {
     let meta_path = dir.join("meta.json");
+    // meta.json is written before the first evaluation row; without it (and
+    // without a checkpoint) the run cannot be told finished or resumed, and
+    // starting it again would overwrite its evaluations.
+    if Meta::read(&meta_path).is_none()
+        && !checkpoint::has_checkpoint(dir)
+        && files::holds_rows(&dir.join("eval.csv"))
+    {
+        bail!(
+            "{} holds evaluations but no readable meta.json and no checkpoint, so the run \
+             can be neither resumed nor told complete; move its results away (or delete the \
+             directory) to run it again",
+            dir.display()
+        );
+    }
     // Keeps the first start time across resumes.
     let mut meta = Meta::read_or_new(&meta_path, device_name);
     let (buffer, state) = match checkpoint::resume(dir, agent.as_mut())? {

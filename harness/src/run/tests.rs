@@ -199,6 +199,19 @@ fn a_run_cut_inside_an_update_block_resumes_to_identical_results() {
 }
 
 #[test]
+fn a_finished_run_without_its_meta_json_is_not_run_over() {
+    let cfg = block_config(2000, 1000);
+    let (root, full, _) = block_dirs("no-meta");
+    block_run(&cfg, &full, BlockAgent::default()).unwrap();
+    let before = csvs(&full);
+    std::fs::write(full.join("meta.json"), "{\"complete\": tr").unwrap();
+    let err = block_run(&cfg, &full, BlockAgent::default()).unwrap_err();
+    assert!(err.to_string().contains("no readable meta.json"), "{err}");
+    assert_eq!(csvs(&full), before);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
 fn meta_records_the_commit_of_the_start_and_of_each_resume() {
     let cfg = block_config(2000, 1000);
     let (root, full, cut) = block_dirs("meta-commits");
