@@ -368,7 +368,11 @@ impl LoadedExperiment {
         results: &Path,
     ) -> Result<Vec<PlannedRun>> {
         let e = &self.experiment;
-        let budget_name = budget;
+        let context = format!(
+            "{}{}",
+            self.path.display(),
+            budget.map(|b| format!(" (budget {b})")).unwrap_or_default()
+        );
         let budget = match budget {
             None => Budget::default(),
             Some(b) => match e.budgets.get(b).cloned().or_else(|| builtin_budget(b)) {
@@ -387,13 +391,6 @@ impl LoadedExperiment {
         let base = RunSettings::default()
             .patched(&e.run, &at)?
             .patched(&budget.run, &at)?;
-        let context = format!(
-            "{}{}",
-            self.path.display(),
-            budget_name
-                .map(|b| format!(" (budget {b})"))
-                .unwrap_or_default()
-        );
         base.warn_unreached_eval_at(&context);
         let seeds = budget.seeds.as_ref().unwrap_or(&e.seeds).list();
         let mut set = self.file_overrides(&e.set);
